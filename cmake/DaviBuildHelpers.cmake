@@ -1,0 +1,19 @@
+# Shared settings for davi's own programs (tests, benchmarks, davi_run).
+find_program(DAVI_CCACHE ccache)
+if(DAVI_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${DAVI_CCACHE})
+endif()
+
+# One precompiled header shared by every davi program: LibTorch's headers dominate compile time.
+set(DAVI_WARNINGS -Wall -Wextra -Wno-unused-parameter)
+add_library(davi_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch_anchor.cpp)
+target_link_libraries(davi_pch PUBLIC davi::davi)
+target_compile_options(davi_pch PRIVATE ${DAVI_WARNINGS})
+target_precompile_headers(davi_pch PUBLIC <torch/torch.h> <nlohmann/json.hpp> <Eigen/Dense>)
+
+function(davi_add_program name)
+  add_executable(${name} ${ARGN})
+  target_link_libraries(${name} PRIVATE davi::davi)
+  target_precompile_headers(${name} REUSE_FROM davi_pch)
+  target_compile_options(${name} PRIVATE ${DAVI_WARNINGS})
+endfunction()

@@ -1,0 +1,48 @@
+#pragma once
+// Fashion-MNIST as shipped by Debian's dataset-fashion-mnist: 28x28 grayscale, 60k train / 10k test.
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "davi/core/check.hpp"
+#include "davi/data/idx.hpp"
+
+namespace davi::data {
+
+inline constexpr std::string_view kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+struct LabelledImages {
+  at::Tensor images;  // N x 1 x 28 x 28, float32 in [-1, 1]
+  at::Tensor labels;  // N, int64 class index 0..9
+};
+
+/// Maps uint8 pixels to float32 in [-1, 1] (x = 2 * p / 255 - 1), the convention of every davi image.
+inline at::Tensor bytes_to_unit_range(const at::Tensor& bytes) { return bytes.to(at::kFloat) / 127.5 - 1.0; }
+
+/// Loads a split ("train" or "test"); limit > 0 keeps the first `limit` images.
+inline LabelledImages load_fashion_mnist(const std::string& split, std::int64_t limit = 0,
+                                         const std::filesystem::path& dir = kFashionMnistDir) {
+  DAVI_CHECK(split == "train" || split == "test", "fashion_mnist: unknown split \"", split,
+             "\"; expected one of: train, test");
+  const std::string prefix = split == "train" ? "train" : "t10k";
+  const auto images_path = dir / (prefix + "-images-idx3-ubyte.gz");
+  const auto labels_path = dir / (prefix + "-labels-idx1-ubyte.gz");
+  for (const auto& p : {images_path, labels_path}) {
+    DAVI_CHECK(std::filesystem::exists(p), p.string(),
+               ": not found; install the Debian package dataset-fashion-mnist (tools/davi setup does)");
+  }
+  at::Tensor images = read_idx_u8(images_path);
+  at::Tensor labels = read_idx_u8(labels_path);
+  DAVI_CHECK(images.dim() == 3 && labels.dim() == 1 && images.size(0) == labels.size(0), images_path.string(),
+             ": image/label files disagree: images ", shape_string(images.sizes()), ", labels ",
+             shape_string(labels.sizes()));
+  if (limit > 0 && limit < images.size(0)) {
+    images = images.slice(0, 0, limit);
+    labels = labels.slice(0, 0, limit);
+  }
+  return {bytes_to_unit_range(images).unsqueeze(1).contiguous(), labels.to(at::kLong)};
+}
+
+}  // namespace davi::data

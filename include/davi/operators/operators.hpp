@@ -1,0 +1,9 @@
+#pragma once
+#include "davi/operators/box_inpainting.hpp"
+#include "davi/operators/colorization.hpp"
+#include "davi/operators/gaussian_blur.hpp"
+#include "davi/operators/identity.hpp"
+#include "davi/operators/noise.hpp"
+#include "davi/operators/random_inpainting.hpp"
+#include "davi/operators/self_check.hpp"
+#include "davi/operators/super_resolution.hpp"

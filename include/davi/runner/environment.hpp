@@ -1,0 +1,32 @@
+#pragma once
+// What every metrics.json records about where and how it was produced.
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace davi::runner {
+
+/// The git commit of the working directory, or "unknown" outside a repository.
+inline std::string git_sha() {
+  std::array<char, 128> buf{};
+  std::string sha;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen("git rev-parse HEAD 2>/dev/null", "r"), ::pclose);
+  if (pipe && std::fgets(buf.data(), buf.size(), pipe.get())) sha = buf.data();
+  while (!sha.empty() && (sha.back() == '\n' || sha.back() == '\r')) sha.pop_back();
+  return sha.empty() ? "unknown" : sha;
+}
+
+inline nlohmann::json environment_json(const c10::Device& device, int threads) {
+  return {{"device", device.str()},
+          {"threads", threads},
+          {"libtorch", TORCH_VERSION},
+          {"compiler", __VERSION__},
+          {"git_sha", git_sha()}};
+}
+
+}  // namespace davi::runner

@@ -1,0 +1,146 @@
+// Core: checks, devices, threads, seeded streams, strict options, the registry, atomic files.
+#include <torch/torch.h>
+
+#include <fstream>
+#include <thread>
+
+#include "davi/core/core.hpp"
+#include "davi/core/options.hpp"
+#include "davi/runner/registry.hpp"
+#include "test_helpers.hpp"
+
+using namespace davi;
+
+namespace {
+
+TEST(Check, MessageIsOneLineWithTheParts) {
+  try {
+    DAVI_CHECK(1 + 1 == 3, "x.y: expected ", 3, ", got ", 2);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "x.y: expected 3, got 2");
+  }
+  EXPECT_EQ(shape_string(std::vector<int64_t>{2, 1, 28}), "[2, 1, 28]");
+}
+
+TEST(Device, ParsesNamesAndRejectsUnknownOnes) {
+  EXPECT_EQ(select_device("cpu"), c10::Device(c10::kCPU));
+  EXPECT_EQ(select_device("auto").type(), at::hasCUDA() ? c10::kCUDA : c10::kCPU);
+  EXPECT_DAVI_ERROR(select_device("gpu"), "expected one of: cpu, cuda, cuda:N, auto");
+  if (!at::hasCUDA()) EXPECT_DAVI_ERROR(select_device("cuda"), "sees no CUDA device");
+}
+
+TEST(Threads, DefaultIsEveryHardwareThread) {
+  const int before = at::get_num_threads();
+  EXPECT_EQ(set_threads(0), static_cast<int>(std::thread::hardware_concurrency()));
+  EXPECT_EQ(set_threads(1), 1);
+  set_threads(before);
+}
+
+TEST(Rng, SameSeedSameStreamAndStateRoundTrips) {
+  Rng a(123), b(123), c(124);
+  EXPECT_TRUE(a.randn({5}).equal(b.randn({5})));
+  EXPECT_FALSE(a.randn({5}).equal(c.randn({5})));
+  const auto state = a.state();
+  const auto first = a.rand({4});
+  a.set_state(state);
+  EXPECT_TRUE(a.rand({4}).equal(first));
+  // The global generator is untouched by davi streams.
+  at::manual_seed(0);
+  const auto g1 = at::randn({3});
+  at::manual_seed(0);
+  Rng(5).randn({100});
+  EXPECT_TRUE(at::randn({3}).equal(g1));
+}
+
+struct Inner {
+  int depth = 2;
+  template <class V>
+  void visit(V&& v) {
+    v("depth", depth, "how deep");
+  }
+};
+struct Outer {
+  double rate = 0.5;
+  std::string name = "a";
+  std::vector<int> sizes = {1, 2};
+  bool flag = false;
+  Inner inner;
+  template <class V>
+  void visit(V&& v) {
+    v("rate", rate, "a rate");
+    v("name", name, "a name");
+    v("sizes", sizes, "sizes");
+    v("flag", flag, "a flag");
+    v("inner", inner, "nested options");
+  }
+};
+
+TEST(Options, ReadStrictlyWithJsonPaths) {
+  const auto o = options_from_json<Outer>(nlohmann::json::parse(R"({"rate": 2, "sizes": [3], "inner": {"depth": 4}})"),
+                                          "method.options");
+  EXPECT_EQ(o.rate, 2.0);
+  EXPECT_EQ(o.sizes, std::vector<int>{3});
+  EXPECT_EQ(o.inner.depth, 4);
+  EXPECT_EQ(o.name, "a");
+  EXPECT_DAVI_ERROR(options_from_json<Outer>(nlohmann::json::parse(R"({"rat": 1})"), "method.options"),
+                    "method.options.rat: unknown key; expected one of: flag, inner, name, rate, sizes");
+  EXPECT_DAVI_ERROR(options_from_json<Outer>(nlohmann::json::parse(R"({"inner": {"depth": 1.5}})"), "m"),
+                    "m.inner.depth: expected an integer, got number 1.5");
+  EXPECT_DAVI_ERROR(options_from_json<Outer>(nlohmann::json::parse(R"({"sizes": [1, "x"]})"), "m"),
+                    "m.sizes[1]: expected an integer, got string");
+  EXPECT_DAVI_ERROR(options_from_json<Outer>(nlohmann::json::parse(R"({"flag": 1})"), "m"), "m.flag: expected a boolean");
+  EXPECT_DAVI_ERROR(options_from_json<Outer>(nlohmann::json::parse("[1]"), "m"), "m: expected an object");
+}
+
+TEST(Options, WriteAndDocumentEveryField) {
+  Outer o;
+  o.inner.depth = 7;
+  const auto j = options_to_json(o);
+  EXPECT_EQ(j["inner"]["depth"], 7);
+  EXPECT_EQ(options_from_json<Outer>(j, "").inner.depth, 7);
+  const auto doc = options_documentation<Outer>();
+  ASSERT_EQ(doc.size(), 5u);
+  EXPECT_EQ(doc[0]["key"], "rate");
+  EXPECT_EQ(doc[0]["default"], 0.5);
+  EXPECT_EQ(doc[0]["description"], "a rate");
+}
+
+TEST(Registry, BuildsSchedulesByNameWithStrictErrors) {
+  const auto s = runner::make_schedule(nlohmann::json::parse(R"({"name": "linear", "options": {"num_steps": 10}})"),
+                                       "schedule");
+  EXPECT_EQ(s.num_steps(), 10);
+  EXPECT_DAVI_ERROR(runner::make_schedule(nlohmann::json::parse(R"({"name": "cosin"})"), "schedule"),
+                    "schedule.name: unknown \"cosin\"; expected one of: linear, sqrt_linear, cosine");
+  EXPECT_DAVI_ERROR(runner::make_schedule(nlohmann::json::parse(R"({"name": "cosine", "options": {"steps": 3}})"),
+                                          "schedule"),
+                    "schedule.options.steps: unknown key");
+  EXPECT_DAVI_ERROR(runner::make_schedule(nlohmann::json::parse(R"({"name": "cosine", "extra": 1})"), "schedule"),
+                    "schedule.extra: unknown key");
+  const auto listed = runner::list_policies<runner::ScheduleTypes>();
+  EXPECT_TRUE(listed.contains("sqrt_linear"));
+  EXPECT_EQ(listed["linear"][0]["key"], "num_steps");
+}
+
+TEST(AtomicFile, ReplacesWholeFilesAndLeavesNoTemporaries) {
+  const auto dir = davi::testing::temp_dir("atomic");
+  write_text_atomically(dir / "a.json", "first");
+  write_text_atomically(dir / "a.json", "second");
+  std::ifstream in(dir / "a.json");
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, "second");
+  // A writer that fails leaves the old file and no temporary behind.
+  EXPECT_THROW(write_atomically(dir / "a.json",
+                                [](const std::filesystem::path& tmp) {
+                                  std::ofstream(tmp) << "partial";
+                                  throw Error("disk full");
+                                }),
+               Error);
+  std::ifstream again(dir / "a.json");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(again)), {}), "second");
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+}  // namespace

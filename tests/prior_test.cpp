@@ -1,0 +1,183 @@
+// Networks and priors: UNet shapes, the closed-form Gaussian prior, samplers against its exact
+// distribution, DSM against its exact minimum, checkpoints and resumable training.
+#include <torch/torch.h>
+
+#include "davi/networks/unet.hpp"
+#include "davi/prior/prior.hpp"
+#include "davi/schedules/schedules.hpp"
+#include "test_helpers.hpp"
+
+using namespace davi;
+using davi::testing::relative_error;
+
+namespace {
+
+networks::UNetOptions tiny_unet(int size = 8) {
+  networks::UNetOptions o;
+  o.image_size = size;
+  o.base_channels = 8;
+  o.channel_mult = {1, 2};
+  o.num_res_blocks = 1;
+  o.attention_resolutions = {size / 2};
+  o.norm_groups = 4;
+  return o;
+}
+
+TEST(UNet, PredictsNoiseOfTheInputShapeIncludingOddSizes) {
+  auto options = tiny_unet(7);
+  options.channel_mult = {1, 2, 2};  // 7 -> 4 -> 2 and back to 7
+  networks::UNet net(options);
+  const auto x = at::randn({3, 1, 7, 7});
+  const auto eps = net->forward(x, at::tensor({0, 500, 999}, at::kLong));
+  EXPECT_EQ(eps.sizes(), x.sizes());
+  // The output layer starts at zero (ADM's initialisation).
+  EXPECT_EQ(eps.abs().max().item<float>(), 0.0f);
+  EXPECT_DAVI_ERROR(net->forward(at::randn({2, 3, 7, 7}), at::zeros({2}, at::kLong)), "expected input N x 1 x H x W");
+  EXPECT_DAVI_ERROR(net->forward(x, at::zeros({2}, at::kLong)), "one timestep per image");
+}
+
+TEST(UNet, TimestepEmbeddingIsAdmSinusoid) {
+  const auto e = networks::timestep_embedding(at::tensor({0, 10}, at::kLong), 8);
+  EXPECT_LT(relative_error(e[0], at::tensor({1., 1., 1., 1., 0., 0., 0., 0.}).to(at::kFloat)), 1e-7);
+  // Second frequency: 10000^(-1/4) = 0.1, so cos(10 * 0.1) = cos(1).
+  EXPECT_NEAR(e[1][1].item<double>(), std::cos(1.0), 1e-6);
+  EXPECT_NEAR(e[1][5].item<double>(), std::sin(1.0), 1e-6);
+}
+
+TEST(UNet, GradientsReachEveryParameter) {
+  networks::UNet net(tiny_unet());
+  // Move the zero-initialised output layer off zero so gradients reach earlier layers.
+  { torch::NoGradGuard g; for (auto& p : net->parameters()) p.add_(0.01 * at::randn_like(p)); }
+  net->forward(at::randn({2, 1, 8, 8}), at::tensor({3, 900}, at::kLong)).square().sum().backward();
+  for (const auto& p : net->named_parameters())
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+}
+
+// ---- the closed-form Gaussian prior ---------------------------------------------------------------
+
+struct GaussianCase {
+  at::Tensor mean = at::tensor({0.3, -0.2, 0.1, 0.0}, at::kDouble).reshape({1, 2, 2});
+  at::Tensor covariance;
+  GaussianCase() {
+    const auto a = at::tensor({0.5, 0.1, 0.0, 0.2, 0.0, 0.3, 0.1, 0.0, 0.1, 0.0, 0.2, 0.1, 0.0, 0.1, 0.0, 0.4},
+                              at::kDouble).reshape({4, 4});
+    covariance = a.matmul(a.t()) + 0.01 * at::eye(4, at::kDouble);
+  }
+  prior::GaussianPrior prior() const { return prior::GaussianPrior(mean, covariance, schedules::SqrtLinear()); }
+};
+
+TEST(GaussianPrior, EpsilonIsTheClosedFormPosteriorMeanOfTheNoise) {
+  const GaussianCase c;
+  const auto p = c.prior();
+  Rng rng(1);
+  const auto x = rng.randn({3, 1, 2, 2}, at::kDouble);
+  const auto t = at::tensor({0, 300, 999}, at::kLong);
+  const auto eps = p.eps(x, t);
+  for (int i = 0; i < 3; ++i) {
+    const double ab = p.schedule().alpha_bar_at(t[i].item<int>());
+    const auto cov_t = ab * c.covariance + (1 - ab) * at::eye(4, at::kDouble);
+    const auto expected =
+        std::sqrt(1 - ab) * at::linalg_solve(cov_t, x[i].reshape({4}) - std::sqrt(ab) * c.mean.reshape({4}));
+    EXPECT_LT(relative_error(eps[i].reshape({4}), expected), 1e-10) << "t = " << t[i].item<int>();
+  }
+  EXPECT_DAVI_ERROR(prior::GaussianPrior(c.mean, at::eye(3, at::kDouble), schedules::Linear()), "covariance must be 4 x 4");
+}
+
+TEST(Sampling, DdpmAndDdimRecoverTheGaussianPrior) {
+  const GaussianCase c;
+  auto p = c.prior();
+  const auto check = [&](const at::Tensor& samples, const char* which) {
+    const auto flat = samples.reshape({samples.size(0), 4}).to(at::kDouble);
+    const auto mean = flat.mean(0);
+    const auto centred = flat - mean;
+    const auto cov = centred.t().matmul(centred) / (flat.size(0) - 1);
+    // 20000 samples: standard error of the mean <= 0.006, of the covariance entries <= 0.005.
+    EXPECT_LT((mean - c.mean.reshape({4})).abs().max().item<double>(), 0.025) << which;
+    EXPECT_LT((cov - c.covariance).abs().max().item<double>(), 0.02) << which;
+  };
+  Rng rng(3, c10::kCPU);
+  const prior::SamplingOptions no_clip{.steps = 200, .eta = 0.0, .clip_x0 = false};
+  check(prior::ddim_sample(p, {20000, 1, 2, 2}, rng, no_clip), "ddim");
+  check(prior::ddpm_sample(p, {20000, 1, 2, 2}, rng, {.clip_x0 = false}), "ddpm");
+}
+
+TEST(Dsm, ExactModelReachesTheAnalyticMinimum) {
+  // At a fixed t, Cov(eps | x_t) = I - sigma^2 Sigma_t^{-1}, so the DSM loss (mean over the D pixels) of
+  // the exact epsilon is 1 - (sigma^2 / D) tr(Sigma_t^{-1}) = 1 - mean_i sigma^2 / (alpha^2 lambda_i + sigma^2).
+  const GaussianCase c;
+  const auto p = c.prior();
+  Rng rng(4);
+  const auto lambda = at::linalg_eigvalsh(c.covariance);
+  const auto data_rng_x = [&](int n) {
+    const auto l = at::linalg_cholesky(c.covariance);
+    return (rng.randn({n, 4}, at::kDouble).matmul(l.t()) + c.mean.reshape({1, 4})).reshape({n, 1, 2, 2});
+  };
+  for (int t : {50, 400, 900}) {
+    const double ab = p.schedule().alpha_bar_at(t);
+    const double expected = 1 - ((1 - ab) / (ab * lambda + (1 - ab))).mean().item<double>();
+    const auto x0 = data_rng_x(200000);
+    const double loss =
+        prior::dsm_loss([&](const auto& x, const auto& tt) { return p.eps(x, tt); }, p.schedule(), x0, rng, t + 1, t)
+            .item<double>();
+    EXPECT_NEAR(loss, expected, 0.01 * std::max(expected, 0.05)) << "t = " << t;
+  }
+}
+
+// ---- checkpoints and training -------------------------------------------------------------------
+
+TEST(Checkpoint, PriorRoundTripsAndRejectsCorruptFiles) {
+  const auto dir = davi::testing::temp_dir("checkpoint");
+  networks::UNet net(tiny_unet());
+  { torch::NoGradGuard g; for (auto& p : net->parameters()) p.add_(0.05 * at::randn_like(p)); }
+  const nlohmann::json config = {{"network", options_to_json(tiny_unet())}, {"schedule", {{"name", "cosine"}}}};
+  prior::ScorePrior saved(net, schedules::Cosine(), config);
+  prior::save_prior(saved, dir / "prior.pt");
+  auto loaded = prior::load_prior(dir / "prior.pt");
+  const auto x = at::randn({2, 1, 8, 8});
+  const auto t = at::tensor({1, 700}, at::kLong);
+  EXPECT_TRUE(loaded.eps(x, t).equal(saved.eps(x, t)));
+  EXPECT_TRUE(loaded.schedule().betas().equal(schedules::Cosine().betas()));
+  EXPECT_EQ(loaded.config()["schedule"]["name"], "cosine");
+  std::ofstream(dir / "corrupt.pt") << "not a checkpoint";
+  EXPECT_DAVI_ERROR(prior::load_prior(dir / "corrupt.pt"), "not a readable davi prior checkpoint");
+  EXPECT_DAVI_ERROR(prior::load_prior(dir / "missing.pt"), "prior checkpoint not found");
+}
+
+TEST(PriorTrainer, ResumingGivesTheSameRunAsNotStopping) {
+  const auto dir = davi::testing::temp_dir("trainer");
+  const auto images = at::rand({32, 1, 8, 8}) * 2 - 1;
+  prior::PriorTrainingOptions o;
+  o.steps = 6;
+  o.batch_size = 4;
+  o.log_every = 1;
+  const auto make = [&] { return prior::PriorTrainer(tiny_unet(), schedules::SqrtLinear(), {}, o, images, 11, c10::kCPU); };
+
+  auto straight = make();
+  std::vector<double> straight_losses;
+  while (!straight.finished()) straight_losses.push_back(straight.train_step());
+
+  auto first = make();
+  for (int i = 0; i < 3; ++i) first.train_step();
+  first.save_state(dir / "state.pt");
+  auto resumed = make();
+  ASSERT_TRUE(resumed.resume(dir / "state.pt"));
+  EXPECT_EQ(resumed.step(), 3);
+  std::vector<double> resumed_losses;
+  while (!resumed.finished()) resumed_losses.push_back(resumed.train_step());
+  ASSERT_EQ(resumed_losses.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(resumed_losses[i], straight_losses[3 + i]);
+  const auto x = at::randn({1, 1, 8, 8});
+  const auto t = at::tensor({10}, at::kLong);
+  EXPECT_TRUE(resumed.ema_prior().eps(x, t).equal(straight.ema_prior().eps(x, t)));
+  // The log agrees on steps and losses (its last column is wall time).
+  const auto without_seconds = [](const std::string& csv) {
+    std::string out;
+    std::istringstream in(csv);
+    for (std::string line; std::getline(in, line);) out += line.substr(0, line.rfind(',')) + "\n";
+    return out;
+  };
+  EXPECT_EQ(without_seconds(resumed.log_csv()), without_seconds(straight.log_csv()));
+  EXPECT_FALSE(make().resume(dir / "absent.pt"));
+}
+
+}  // namespace

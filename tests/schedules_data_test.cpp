@@ -1,0 +1,147 @@
+// Schedules against closed-form values; the Fashion-MNIST reader, IDX parsing and PNG output.
+#include <torch/torch.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <fstream>
+#include <numbers>
+
+#include "davi/data/data.hpp"
+#include "davi/schedules/schedules.hpp"
+#include "test_helpers.hpp"
+
+using namespace davi;
+
+namespace {
+
+at::Tensor times(std::initializer_list<int64_t> t) { return at::tensor(std::vector<int64_t>(t), at::kLong); }
+
+/// alpha_bar(t) by a plain long-double product, independent of the library's tensor code.
+template <class BetaFn>
+long double product_alpha_bar(int t, BetaFn beta) {
+  long double a = 1;
+  for (int s = 0; s <= t; ++s) a *= 1.0L - beta(s);
+  return a;
+}
+
+TEST(Schedules, SqrtLinearMatchesTheOfficialCode) {
+  const schedules::SqrtLinear s;
+  const auto beta = [](int i) {
+    const long double a = std::sqrt(1e-4L), b = std::sqrt(0.02L);
+    return std::pow(a + (b - a) * i / 999.0L, 2);
+  };
+  for (int t : {0, 1, 250, 399, 500, 999})
+    EXPECT_NEAR(s.alpha_bars()[t].item<double>(), product_alpha_bar(t, beta), 1e-15) << "t = " << t;
+  // The reference's tabulated values: alpha_bar(999) = 7.33e-4, alpha_bar(399) = 0.539.
+  EXPECT_NEAR(s.alpha_bar(times({999})).item<double>(), 7.33e-4, 0.005e-4);
+  EXPECT_NEAR(s.alpha_bar(times({399})).item<double>(), 0.539, 0.0005);
+  EXPECT_NEAR(s.beta(times({0})).item<double>(), 1e-4, 1e-10);
+  EXPECT_NEAR(s.beta(times({999})).item<double>(), 0.02, 1e-9);
+}
+
+TEST(Schedules, LinearMatchesDdpm) {
+  const schedules::Linear s;
+  const auto beta = [](int i) { return 1e-4L + (0.02L - 1e-4L) * i / 999.0L; };
+  for (int t : {0, 10, 500, 999}) EXPECT_NEAR(s.alpha_bars()[t].item<double>(), product_alpha_bar(t, beta), 1e-15);
+  EXPECT_NEAR(s.alpha_bar(times({999})).item<double>(), 4.036e-5, 0.001e-5);  // DDPM's well-known value
+}
+
+TEST(Schedules, CosineFollowsItsClosedForm) {
+  const schedules::Cosine s;
+  const auto f = [](double u) { return std::pow(std::cos((u / 1000 + 0.008) / 1.008 * std::numbers::pi / 2), 2); };
+  // Away from the clipped end, alpha_bar(t) = f(t + 1) / f(0) exactly.
+  for (int t : {0, 100, 500, 900}) EXPECT_NEAR(s.alpha_bars()[t].item<double>(), f(t + 1) / f(0), 1e-12);
+  EXPECT_LE(s.betas().max().item<double>(), 0.999);
+}
+
+TEST(Schedules, LookupsAreFloat32AndConsistent) {
+  const schedules::SqrtLinear s;
+  const auto t = times({0, 5, 999});
+  const auto a = s.alpha(t), sg = s.sigma(t);
+  EXPECT_EQ(a.scalar_type(), at::kFloat);
+  EXPECT_LT(((a.square() + sg.square()) - 1).abs().max().item<double>(), 1e-6);
+  EXPECT_NEAR(sg[0].item<double>(), std::sqrt(1 - s.alpha_bar_at(0)), 1e-9);  // accurate near t = 0
+  EXPECT_EQ(s.alpha_bar(t.reshape({3, 1})).sizes().vec(), (std::vector<int64_t>{3, 1}));
+  EXPECT_DAVI_ERROR(s.alpha_bar(times({1000})), "out of range");
+  EXPECT_DAVI_ERROR(s.alpha_bar(at::zeros({2})), "must be integers");
+}
+
+// ---- data --------------------------------------------------------------------------------------
+
+TEST(FashionMnist, LoadsBothSplitsInUnitRange) {
+  const auto test = data::load_fashion_mnist("test");
+  EXPECT_EQ(test.images.sizes().vec(), (std::vector<int64_t>{10000, 1, 28, 28}));
+  EXPECT_EQ(test.labels.size(0), 10000);
+  EXPECT_GE(test.images.min().item<double>(), -1.0);
+  EXPECT_LE(test.images.max().item<double>(), 1.0);
+  EXPECT_EQ(test.images.min().item<double>(), -1.0);
+  EXPECT_EQ(test.images.max().item<double>(), 1.0);
+  // Ten balanced classes in the test split: 1000 each.
+  EXPECT_TRUE(at::bincount(test.labels).equal(at::full({10}, 1000, at::kLong)));
+  const auto train = data::load_fashion_mnist("train", 100);
+  EXPECT_EQ(train.images.size(0), 100);
+  EXPECT_EQ(train.labels[0].item<int64_t>(), 9);  // the first training image is an ankle boot
+}
+
+TEST(FashionMnist, MissingFilesNameTheDebianPackage) {
+  EXPECT_DAVI_ERROR(data::load_fashion_mnist("test", 0, "/nonexistent"), "dataset-fashion-mnist");
+  EXPECT_DAVI_ERROR(data::load_fashion_mnist("validation"), "expected one of: train, test");
+}
+
+TEST(Idx, ReadsRawFilesAndRejectsTruncatedOnes) {
+  const auto dir = davi::testing::temp_dir("idx");
+  const unsigned char header[] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3};
+  const unsigned char pixels[] = {0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255};
+  {
+    std::ofstream out(dir / "ok.idx", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(header), sizeof header);
+    out.write(reinterpret_cast<const char*>(pixels), sizeof pixels);
+  }
+  const auto t = data::read_idx_u8(dir / "ok.idx");
+  EXPECT_EQ(t.sizes().vec(), (std::vector<int64_t>{2, 2, 3}));
+  EXPECT_EQ(t[1][1][2].item<int>(), 255);
+  {
+    std::ofstream out(dir / "short.idx", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(header), sizeof header);
+    out.write(reinterpret_cast<const char*>(pixels), 5);
+  }
+  EXPECT_DAVI_ERROR(data::read_idx_u8(dir / "short.idx"), "truncated IDX file");
+}
+
+TEST(Png, EncodesPixelsLosslessly) {
+  auto image = at::arange(2 * 3, at::kByte).reshape({1, 2, 3}) * 40;
+  const auto png = data::encode_png(image);
+  ASSERT_GT(png.size(), 8u + 25 + 12);
+  EXPECT_EQ(std::vector<unsigned char>(png.begin(), png.begin() + 8),
+            (std::vector<unsigned char>{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}));
+  // IHDR: width 3, height 2, bit depth 8, gray; its CRC must check.
+  EXPECT_EQ(png[19], 3);
+  EXPECT_EQ(png[23], 2);
+  EXPECT_EQ(png[24], 8);
+  EXPECT_EQ(png[25], 0);
+  const uLong crc = crc32(0, png.data() + 12, 17);
+  EXPECT_EQ(crc, (uLong{png[29]} << 24) | (uLong{png[30]} << 16) | (uLong{png[31]} << 8) | png[32]);
+  // IDAT holds each row prefixed by filter byte 0.
+  const std::size_t idat = 33;
+  const std::size_t length = (png[idat] << 24) | (png[idat + 1] << 16) | (png[idat + 2] << 8) | png[idat + 3];
+  std::vector<unsigned char> raw(2 * 4);
+  uLongf raw_size = raw.size();
+  ASSERT_EQ(uncompress(raw.data(), &raw_size, png.data() + idat + 8, length), Z_OK);
+  EXPECT_EQ(raw, (std::vector<unsigned char>{0, 0, 40, 80, 0, 120, 160, 200}));
+}
+
+TEST(Png, GridTilesImagesWithPadding) {
+  const auto images = at::stack({at::full({1, 2, 2}, -1.0), at::full({1, 2, 2}, 1.0), at::zeros({1, 2, 2})});
+  const auto grid = data::make_grid(images, 2, 1, 0.5);
+  EXPECT_EQ(grid.sizes().vec(), (std::vector<int64_t>{1, 2 * 3 + 1, 2 * 3 + 1}));
+  EXPECT_EQ(grid[0][1][1].item<float>(), -1.0f);
+  EXPECT_EQ(grid[0][1][4].item<float>(), 1.0f);
+  EXPECT_EQ(grid[0][4][1].item<float>(), 0.0f);
+  EXPECT_EQ(grid[0][4][4].item<float>(), 0.5f);  // empty cell keeps the padding value
+  EXPECT_TRUE(data::unit_range_to_bytes(at::tensor({-1.0, 0.0, 1.0, 2.0})).equal(at::tensor({0, 128, 255, 255}, at::kByte)));
+  const auto dir = davi::testing::temp_dir("png");
+  data::save_image_grid(dir / "grid.png", images, 3);
+  EXPECT_TRUE(std::filesystem::exists(dir / "grid.png"));
+}
+
+}  // namespace

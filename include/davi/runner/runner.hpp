@@ -37,14 +37,25 @@ inline void validate_file(const nlohmann::json& config) {
   else validate(options_from_json<SamplePriorExperiment>(config, ""));
 }
 
+/// Human-readable listing: each kind, each policy, each option with its default and meaning.
 inline void print_list(std::ostream& out) {
-  nlohmann::json list = {
-      {"tasks",
-       {{"train_prior", options_documentation<TrainPriorExperiment>()},
-        {"sample_prior", options_documentation<SamplePriorExperiment>()}}},
+  const auto print_options = [&](const nlohmann::json& doc) {
+    for (const auto& field : doc)
+      out << "    " << field["key"].get<std::string>() << " = " << field["default"].dump() << "    # "
+          << field["description"].get<std::string>() << "\n";
+  };
+  const nlohmann::json kinds = {
+      {"task", {{"train_prior", options_documentation<TrainPriorExperiment>()},
+                {"sample_prior", options_documentation<SamplePriorExperiment>()}}},
       {"schedule", list_policies<ScheduleTypes>()},
   };
-  out << list.dump(2) << "\n";
+  for (const auto& [kind, policies] : kinds.items()) {
+    out << kind << ":\n";
+    for (const auto& [name, doc] : policies.items()) {
+      out << "  " << name << "\n";
+      print_options(doc);
+    }
+  }
 }
 
 inline int main(int argc, char** argv) {

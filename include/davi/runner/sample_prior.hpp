@@ -12,27 +12,20 @@
 #include "davi/prior/checkpoint.hpp"
 #include "davi/prior/sampling.hpp"
 #include "davi/runner/environment.hpp"
+#include "davi/runner/run_options.hpp"
 
 namespace davi::runner {
 
 struct SamplePriorExperiment {
-  std::string task = "sample_prior";
+  RunOptions run{.task = "sample_prior", .output = "results/quickstart"};
   std::string prior = "results/priors/fashion_mnist/prior.pt";
-  std::string output = "results/quickstart";
-  std::int64_t seed = 0;
-  std::string device = "cpu";
-  int threads = 0;
   int count = 64;
   int steps = 50;
   double eta = 0.0;
   template <class V>
   void visit(V&& v) {
-    v("task", task, "what to run: sample_prior");
+    run.visit(v);
     v("prior", prior, "prior checkpoint (written by a train_prior run)");
-    v("output", output, "output folder");
-    v("seed", seed, "seed of the sampler");
-    v("device", device, "cpu, cuda, cuda:N or auto");
-    v("threads", threads, "CPU threads (0 = all hardware threads)");
     v("count", count, "number of samples");
     v("steps", steps, "DDIM steps");
     v("eta", eta, "DDIM eta");
@@ -40,7 +33,7 @@ struct SamplePriorExperiment {
 };
 
 inline void validate(const SamplePriorExperiment& e) {
-  select_device(e.device);
+  select_device(e.run.device);
   DAVI_CHECK(std::filesystem::exists(e.prior), "prior: file not found: ", e.prior);
   DAVI_CHECK(e.count > 0, "count: expected a positive integer, got ", e.count);
   DAVI_CHECK(e.steps > 0, "steps: expected a positive integer, got ", e.steps);
@@ -49,17 +42,16 @@ inline void validate(const SamplePriorExperiment& e) {
 inline int run_sample_prior(const nlohmann::json& config, const std::string& config_path) {
   const auto e = options_from_json<SamplePriorExperiment>(config, "");
   validate(e);
-  const auto device = select_device(e.device);
-  const int threads = set_threads(e.threads);
+  const auto [device, threads] = enter(e.run);
   auto p = prior::load_prior(e.prior, device);
   const auto& net_options = p.net()->options();
-  Rng rng(static_cast<std::uint64_t>(e.seed), device);
+  Rng rng(static_cast<std::uint64_t>(e.run.seed), device);
   Timer timer;
   const auto samples = prior::ddim_sample(
       p, {e.count, net_options.image_channels, net_options.image_size, net_options.image_size}, rng,
       {.steps = e.steps, .eta = e.eta});
   const double seconds = timer.seconds();
-  const std::filesystem::path out = e.output;
+  const std::filesystem::path out = e.run.output;
   data::save_image_grid(out / "samples.png", samples, 8);
   const nlohmann::json metrics = {{"task", "sample_prior"},
                                   {"config_file", config_path},

@@ -15,6 +15,7 @@
 #include "davi/prior/sampling.hpp"
 #include "davi/runner/environment.hpp"
 #include "davi/runner/registry.hpp"
+#include "davi/runner/run_options.hpp"
 
 namespace davi::runner {
 
@@ -43,11 +44,7 @@ struct PriorSampleOptions {
 };
 
 struct TrainPriorExperiment {
-  std::string task = "train_prior";
-  std::string output = "results/priors/fashion_mnist";
-  std::int64_t seed = 0;
-  std::string device = "cpu";
-  int threads = 0;
+  RunOptions run{.task = "train_prior", .output = "results/priors/fashion_mnist"};
   PriorDataOptions data;
   nlohmann::json schedule = {{"name", "sqrt_linear"}};
   networks::UNetOptions network;
@@ -55,11 +52,7 @@ struct TrainPriorExperiment {
   PriorSampleOptions samples;
   template <class V>
   void visit(V&& v) {
-    v("task", task, "what to run: train_prior");
-    v("output", output, "output folder");
-    v("seed", seed, "seed of every random stream");
-    v("device", device, "cpu, cuda, cuda:N or auto");
-    v("threads", threads, "CPU threads (0 = all hardware threads)");
+    run.visit(v);
     v("data", data, "training data");
     v("schedule", schedule, "noise schedule {name, options}");
     v("network", network, "UNet options");
@@ -73,7 +66,7 @@ inline void validate(const TrainPriorExperiment& e) {
   DAVI_CHECK(e.data.dataset == "fashion_mnist", "data.dataset: unknown \"", e.data.dataset,
              "\"; expected one of: fashion_mnist");
   make_schedule(e.schedule, "schedule");
-  select_device(e.device);
+  select_device(e.run.device);
   DAVI_CHECK(e.training.steps > 0, "training.steps: expected a positive integer, got ", e.training.steps);
   DAVI_CHECK(e.training.batch_size > 0, "training.batch_size: expected a positive integer, got ",
              e.training.batch_size);
@@ -101,9 +94,8 @@ inline double held_out_dsm_loss(prior::ScorePrior& p, const torch::Tensor& image
 inline int run_train_prior(const nlohmann::json& config, const std::string& config_path) {
   const auto e = options_from_json<TrainPriorExperiment>(config, "");
   validate(e);
-  const auto device = select_device(e.device);
-  const int threads = set_threads(e.threads);
-  const std::filesystem::path out = e.output;
+  const auto [device, threads] = enter(e.run);
+  const std::filesystem::path out = e.run.output;
   const auto state_path = out / "train_state.pt";
 
   const auto schedule = make_schedule(e.schedule, "schedule");
@@ -112,7 +104,7 @@ inline int run_train_prior(const nlohmann::json& config, const std::string& conf
   auto test = data::load_fashion_mnist("test", e.data.test_limit);
 
   prior::PriorTrainer trainer(e.network, schedule, prior_config, e.training, train.images,
-                              static_cast<std::uint64_t>(e.seed), device);
+                              static_cast<std::uint64_t>(e.run.seed), device);
   if (trainer.resume(state_path)) std::cerr << "resumed " << state_path.string() << " at step " << trainer.step() << "\n";
   std::cerr << "train_prior: " << networks::parameter_count(*trainer.ema_prior().net()) << " parameters, "
             << threads << " threads, device " << device.str() << "\n";
@@ -130,8 +122,8 @@ inline int run_train_prior(const nlohmann::json& config, const std::string& conf
   auto p = trainer.ema_prior();
   p.net()->eval();
   prior::save_prior(p, out / "prior.pt");
-  const double test_loss = held_out_dsm_loss(p, test.images.to(device), static_cast<std::uint64_t>(e.seed) + 7);
-  Rng sample_rng(static_cast<std::uint64_t>(e.seed) + 11, device);
+  const double test_loss = held_out_dsm_loss(p, test.images.to(device), static_cast<std::uint64_t>(e.run.seed) + 7);
+  Rng sample_rng(static_cast<std::uint64_t>(e.run.seed) + 11, device);
   Timer sample_timer;
   const auto samples = prior::ddim_sample(p, {e.samples.count, e.network.image_channels, e.network.image_size,
                                               e.network.image_size},

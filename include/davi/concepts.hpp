@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "davi/core/rng.hpp"
 #include "davi/schedules/discrete.hpp"
 
 namespace davi {
@@ -102,6 +103,60 @@ constexpr bool require_svd_operator() {
                              "`at::Tensor pinv(const at::Tensor& y) const`");
   static_assert(HasSvd<Op>, "davi: this method needs the operator's SVD: operator lacks one of "
                             "Vt, V, Ut, U, singular_values");
+  return true;
+}
+
+// ---- bridges (the generator's input) ---------------------------------------------------------------
+/// What a bridge feeds the generator: its input image and the bridge time t' of each sample.
+struct BridgeInput {
+  at::Tensor x_in;
+  at::Tensor t;
+};
+
+template <class B>
+concept HasTrainInput = requires(const B& b, const at::Tensor& x, Rng& rng) {
+  { b.train_input(x, x, rng) } -> std::same_as<BridgeInput>;
+};
+template <class B>
+concept HasTestInput = requires(const B& b, const at::Tensor& x, Rng& rng) {
+  { b.test_input(x, rng) } -> std::same_as<BridgeInput>;
+};
+template <class B>
+concept HasSigmaF = requires(const B& b, const at::Tensor& t) {
+  { b.sigma_f(t) } -> std::same_as<at::Tensor>;
+};
+/// train_input(x0, y_lift, rng) during training, test_input(y_lift, rng) at inference, and sigma_f(t'),
+/// the scale of the generator's noise prediction: x_hat = tanh(x_in - sigma_f(t') eps_phi(x_in, t')).
+template <class B>
+concept Bridge = HasTrainInput<B> && HasTestInput<B> && HasSigmaF<B>;
+
+template <class B>
+constexpr bool require_bridge() {
+  static_assert(HasTrainInput<B>, "davi: bridge lacks `BridgeInput train_input(const at::Tensor& x0, "
+                                  "const at::Tensor& y_lift, Rng& rng) const`");
+  static_assert(HasTestInput<B>, "davi: bridge lacks `BridgeInput test_input(const at::Tensor& y_lift, Rng& rng) const`");
+  static_assert(HasSigmaF<B>, "davi: bridge lacks `at::Tensor sigma_f(const at::Tensor& t) const`");
+  return true;
+}
+
+// ---- divergences -------------------------------------------------------------------------------------
+template <class D>
+concept HasSampleTimes = requires(const D& d, std::int64_t n, Rng& rng) {
+  { d.sample_times(n, rng) } -> std::same_as<at::Tensor>;
+};
+template <class D>
+concept HasWeight = requires(const D& d, const at::Tensor& t) {
+  { d.weight(t) } -> std::same_as<at::Tensor>;
+};
+/// sample_times(n, rng): the diffusion time of each generator sample; weight(t): its weight in
+/// epsilon form (the surrogate is mean(weight(t) * stopgrad(eps_theta - eps_psi) * x_hat)).
+template <class D>
+concept Divergence = HasSampleTimes<D> && HasWeight<D>;
+
+template <class D>
+constexpr bool require_divergence() {
+  static_assert(HasSampleTimes<D>, "davi: divergence lacks `at::Tensor sample_times(std::int64_t n, Rng& rng) const`");
+  static_assert(HasWeight<D>, "davi: divergence lacks `at::Tensor weight(const at::Tensor& t) const`");
   return true;
 }
 

@@ -16,10 +16,12 @@ class TensorCache {
 
   const at::Tensor& source() const { return source_; }
   /// The tensor in the dtype and on the device of `like`.
-  const at::Tensor& like(const at::Tensor& like) const {
-    if (like.scalar_type() == at::kDouble && like.device().is_cpu()) return source_;
-    auto& copy = copies_[like.device().str() + "/" + std::string(c10::toString(like.scalar_type()))];
-    if (!copy.defined()) copy = source_.to(like.device(), like.scalar_type());
+  const at::Tensor& like(const at::Tensor& like) const { return on(like.device(), like.scalar_type()); }
+  /// The tensor in `dtype` on `device`.
+  const at::Tensor& on(const c10::Device& device, at::ScalarType dtype) const {
+    if (dtype == at::kDouble && device.is_cpu()) return source_;
+    auto& copy = copies_[device.str() + "/" + std::string(c10::toString(dtype))];
+    if (!copy.defined()) copy = source_.to(device, dtype);
     return copy;
   }
 

@@ -1,0 +1,3 @@
+#pragma once
+#include "davi/bridges/none.hpp"
+#include "davi/bridges/ppb.hpp"

@@ -1,0 +1,47 @@
+#pragma once
+// Integral KL (Diff-Instruct's IKL, as the official DAVI code uses it): each generator sample gets its
+// own diffusion time t ~ U{0..t_max-1}. Weights are in epsilon form: the surrogate is
+// mean(w(t) * stopgrad(eps_theta(x_t, t) - eps_psi(x_t, t)) * x_hat).
+//   weighting "one"   (official): w = 1, i.e. w(t) = sigma_t / alpha_t in score form.
+//   weighting "sigma"           : w = sigma_t, which damps the low-noise times where s_psi is least accurate.
+#include <string>
+#include <string_view>
+
+#include "davi/concepts.hpp"
+
+namespace davi::objectives {
+
+class Ikl {
+ public:
+  static constexpr std::string_view name = "ikl";
+  struct Options {
+    int t_max = 1000;
+    std::string weighting = "one";
+    template <class V>
+    void visit(V&& v) {
+      v("t_max", t_max, "t_ikl: times are drawn from {0..t_max-1} (official: 400 for deblurring, else 1000)");
+      v("weighting", weighting, "time weight in epsilon form: one (official) or sigma");
+    }
+  };
+
+  Ikl(const Options& o, const schedules::DiscreteSchedule& schedule) : options_(o), schedule_(schedule) {
+    DAVI_CHECK(o.t_max >= 1 && o.t_max <= schedule.num_steps(), "divergence.t_max: expected a value in [1, ",
+               schedule.num_steps(), "], got ", o.t_max);
+    DAVI_CHECK(o.weighting == "one" || o.weighting == "sigma", "divergence.weighting: unknown \"", o.weighting,
+               "\"; expected one of: one, sigma");
+  }
+
+  at::Tensor sample_times(std::int64_t n, Rng& rng) const { return rng.randint(0, options_.t_max, {n}); }
+  at::Tensor weight(const at::Tensor& t) const {
+    return options_.weighting == "one" ? at::ones(t.sizes(), t.options().dtype(at::kFloat)) : schedule_.sigma(t);
+  }
+  /// Times the fake score s_psi is trained on: the same range.
+  int t_max() const { return options_.t_max; }
+  const Options& options() const { return options_; }
+
+ private:
+  Options options_;
+  schedules::DiscreteSchedule schedule_;
+};
+
+}  // namespace davi::objectives

@@ -1,0 +1,38 @@
+#pragma once
+// Plain KL at a single diffusion time (the ablation baseline of IKL): every sample uses t = time,
+// by default 0, the lowest noise level. Weight 1 in epsilon form.
+#include <string_view>
+
+#include "davi/concepts.hpp"
+
+namespace davi::objectives {
+
+class Kl {
+ public:
+  static constexpr std::string_view name = "kl";
+  struct Options {
+    int time = 0;
+    template <class V>
+    void visit(V&& v) {
+      v("time", time, "the single diffusion time t (0 = lowest noise level)");
+    }
+  };
+
+  Kl(const Options& o, const schedules::DiscreteSchedule& schedule) : options_(o) {
+    DAVI_CHECK(o.time >= 0 && o.time < schedule.num_steps(), "divergence.time: expected a value in [0, ",
+               schedule.num_steps() - 1, "], got ", o.time);
+  }
+
+  at::Tensor sample_times(std::int64_t n, Rng& rng) const {
+    return at::full({n}, options_.time, at::TensorOptions().dtype(at::kLong).device(rng.device()));
+  }
+  at::Tensor weight(const at::Tensor& t) const { return at::ones(t.sizes(), t.options().dtype(at::kFloat)); }
+  /// The fake score is trained on times up to and including the one used.
+  int t_max() const { return options_.time + 1; }
+  const Options& options() const { return options_; }
+
+ private:
+  Options options_;
+};
+
+}  // namespace davi::objectives

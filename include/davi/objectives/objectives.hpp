@@ -1,0 +1,3 @@
+#pragma once
+#include "davi/objectives/ikl.hpp"
+#include "davi/objectives/kl.hpp"

@@ -5,6 +5,7 @@
 #include "davi/networks/unet.hpp"
 #include "davi/prior/prior.hpp"
 #include "davi/schedules/schedules.hpp"
+#include "gaussian_toy.hpp"
 #include "test_helpers.hpp"
 
 using namespace davi;
@@ -55,16 +56,7 @@ TEST(UNet, GradientsReachEveryParameter) {
 
 // ---- the closed-form Gaussian prior ---------------------------------------------------------------
 
-struct GaussianCase {
-  at::Tensor mean = at::tensor({0.3, -0.2, 0.1, 0.0}, at::kDouble).reshape({1, 2, 2});
-  at::Tensor covariance;
-  GaussianCase() {
-    const auto a = at::tensor({0.5, 0.1, 0.0, 0.2, 0.0, 0.3, 0.1, 0.0, 0.1, 0.0, 0.2, 0.1, 0.0, 0.1, 0.0, 0.4},
-                              at::kDouble).reshape({4, 4});
-    covariance = a.matmul(a.t()) + 0.01 * at::eye(4, at::kDouble);
-  }
-  prior::GaussianPrior prior() const { return prior::GaussianPrior(mean, covariance, schedules::SqrtLinear()); }
-};
+using GaussianCase = davi::testing::GaussianToy;
 
 TEST(GaussianPrior, EpsilonIsTheClosedFormPosteriorMeanOfTheNoise) {
   const GaussianCase c;
@@ -108,14 +100,10 @@ TEST(Dsm, ExactModelReachesTheAnalyticMinimum) {
   const auto p = c.prior();
   Rng rng(4);
   const auto lambda = at::linalg_eigvalsh(c.covariance);
-  const auto data_rng_x = [&](int n) {
-    const auto l = at::linalg_cholesky(c.covariance);
-    return (rng.randn({n, 4}, at::kDouble).matmul(l.t()) + c.mean.reshape({1, 4})).reshape({n, 1, 2, 2});
-  };
   for (int t : {50, 400, 900}) {
     const double ab = p.schedule().alpha_bar_at(t);
     const double expected = 1 - ((1 - ab) / (ab * lambda + (1 - ab))).mean().item<double>();
-    const auto x0 = data_rng_x(200000);
+    const auto x0 = c.draw(200000, rng);
     const double loss =
         prior::dsm_loss([&](const auto& x, const auto& tt) { return p.eps(x, tt); }, p.schedule(), x0, rng, t + 1, t)
             .item<double>();

@@ -1,0 +1,267 @@
+#pragma once
+// DAVI (Lee et al., ECCV 2024) as the official code computes it (see reference/davi-method.md):
+// a generator I_phi, trained once against a frozen diffusion prior s_theta, maps a measurement to a
+// posterior sample in one network evaluation, x_hat = tanh(x_in - sigma_f(t') eps_phi(x_in, t')).
+//
+// Composition: Davi<Operator, Schedule, Divergence, Bridge[, Network]>.
+//   Operator   forward model with lift (davi/operators)       Schedule   alpha_bar for the diffusion
+//   Divergence kl or ikl (davi/objectives)                   Bridge     ppb or none (davi/bridges)
+//   Network    the generator's and fake score's module (default: the UNet of the prior)
+//
+// One train_step(x0): y = A x0 + noise (fresh noise every step);
+//   (a) psi-step: DSM of the fake score s_psi on detached generator samples at t < t_max;
+//   (b) phi-step: divergence surrogate mean(w(t) sg(eps_theta - eps_psi)(x_t, t) * x_hat)
+//       + lambda_con mean((y - A x_hat)^2) + lambda_reg mean((x0 - x_hat)^2);
+//   (c) EMA of phi.
+// Not implemented yet: the official adversarial PatchGAN term and its inpainting-specific regression.
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "davi/amortized/ema.hpp"
+#include "davi/bridges/coefficients.hpp"
+#include "davi/concepts.hpp"
+#include "davi/core/atomic_file.hpp"
+#include "davi/core/rng.hpp"
+#include "davi/networks/unet.hpp"
+#include "davi/operators/noise.hpp"
+#include "davi/prior/dsm.hpp"
+#include "davi/prior/score_prior.hpp"
+
+namespace davi::amortized {
+
+/// Options of the alternating optimisation; defaults are the official code's CLI defaults.
+struct DaviOptions {
+  double lr = 1e-4;             // phi (generator), AdamW
+  double score_lr = 1e-4;       // psi (fake score), AdamW
+  double weight_decay = 0.01;   // PyTorch's AdamW default, which the official code keeps
+  double lambda_con = 1.0;      // data fidelity (official weight_con)
+  double lambda_reg = 0.1;      // ground-truth regression (official reg_coeff; 0 = unpaired)
+  EmaOptions ema;
+  template <class V>
+  void visit(V&& v) {
+    v("lr", lr, "AdamW learning rate of the generator phi");
+    v("score_lr", score_lr, "AdamW learning rate of the fake score psi");
+    v("weight_decay", weight_decay, "AdamW weight decay of both");
+    v("lambda_con", lambda_con, "weight of the data fidelity mean((y - A x_hat)^2)");
+    v("lambda_reg", lambda_reg, "weight of the ground-truth regression mean((x0 - x_hat)^2); 0 disables it");
+    v("ema", ema, "EMA of the generator used for sampling");
+  }
+};
+
+/// The terms of one train_step (each a batch mean).
+struct DaviLosses {
+  double score = 0;       // psi-step DSM loss
+  double divergence = 0;  // surrogate value (its gradient, not its value, is the KL's)
+  double fidelity = 0;    // mean((y - A x_hat)^2), unweighted
+  double regression = 0;  // mean((x0 - x_hat)^2), unweighted
+  double total = 0;       // the phi loss that was minimised
+};
+
+template <class Op, class Sched, class Div, class Br, class Net = networks::UNet>
+class Davi {
+  static_assert(require_operator<Op>());
+  static_assert(Schedule<Sched> && std::derived_from<Sched, schedules::DiscreteSchedule>,
+                "davi: Schedule must be a davi::schedules::DiscreteSchedule (it provides the bridge's betas)");
+  static_assert(require_divergence<Div>());
+  static_assert(require_bridge<Br>());
+
+ public:
+  using EpsilonFn = std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>;
+  using Options = DaviOptions;
+
+  /// `teacher` is the frozen prior's epsilon; `initial` the network whose weights start both the
+  /// generator and the fake score (the prior's own network for a ScorePrior).
+  Davi(Op op, operators::GaussianNoise noise, EpsilonFn teacher, Net initial, const Options& options,
+       const typename Sched::Options& schedule_options, const typename Div::Options& divergence_options,
+       const typename Br::Options& bridge_options, std::uint64_t seed, c10::Device device = c10::kCPU)
+      : op_(std::move(op)),
+        noise_(noise),
+        teacher_(std::move(teacher)),
+        options_(options),
+        schedule_(schedule_options),
+        divergence_(divergence_options, schedule_),
+        bridge_(bridge_options, schedule_),
+        generator_(clone(initial, device)),
+        ema_generator_(clone(initial, device)),
+        fake_score_(clone(initial, device)),
+        phi_optimizer_(generator_->parameters(), adamw(options.lr, options.weight_decay)),
+        psi_optimizer_(fake_score_->parameters(), adamw(options.score_lr, options.weight_decay)),
+        ema_(options.ema),
+        rng_(seed, device) {
+    ema_generator_->eval();
+  }
+
+  /// Builds a Davi whose teacher and initial weights are those of a trained ScorePrior.
+  static Davi from_prior(prior::ScorePrior& p, Op op, operators::GaussianNoise noise, const Options& options,
+                         const typename Sched::Options& schedule_options,
+                         const typename Div::Options& divergence_options,
+                         const typename Br::Options& bridge_options, std::uint64_t seed,
+                         c10::Device device = c10::kCPU) {
+    auto net = p.net();
+    net->eval();
+    return Davi(std::move(op), noise, [net](const at::Tensor& x, const at::Tensor& t) mutable { return net->forward(x, t); },
+                net, options, schedule_options, divergence_options, bridge_options, seed, device);
+  }
+
+  /// y = A x0 + sigma_y eps.
+  at::Tensor measure(const at::Tensor& x0, Rng& rng) const { return noise_.apply(op_.forward(x0), rng); }
+
+  /// One alternating step on a batch of clean images; measurements are synthesised with fresh noise.
+  DaviLosses train_step(const at::Tensor& x0) {
+    DaviLosses losses;
+    const at::Tensor y = measure(x0, rng_);
+    const at::Tensor y_lift = op_.lift(y);
+    const auto n = x0.size(0);
+
+    // (a) psi-step: DSM of the fake score on detached generator samples, at times below t_max.
+    generator_->eval();
+    fake_score_->train();
+    at::Tensor samples;
+    {
+      at::NoGradGuard no_grad;
+      samples = generate(generator_, bridge_.train_input(x0, y_lift, rng_));
+    }
+    at::Tensor score_loss = prior::dsm_loss([&](const auto& x, const auto& t) { return fake_score_->forward(x, t); },
+                                      schedule_, samples, rng_, divergence_.t_max());
+    psi_optimizer_.zero_grad();
+    score_loss.backward();
+    psi_optimizer_.step();
+    losses.score = score_loss.item<double>();
+
+    // (b) phi-step: a new bridge draw, with gradient.
+    generator_->train();
+    fake_score_->eval();
+    const at::Tensor x_hat = generate(generator_, bridge_.train_input(x0, y_lift, rng_));
+    const auto t = divergence_.sample_times(n, rng_);
+    at::Tensor direction;
+    {
+      at::NoGradGuard no_grad;
+      const auto x_t = prior::diffuse(schedule_, x_hat, t, rng_.randn(x_hat.sizes(), x_hat.scalar_type()));
+      direction = (teacher_(x_t, t) - fake_score_->forward(x_t, t)) * bridges::per_sample(divergence_.weight(t));
+    }
+    const at::Tensor divergence = (direction * x_hat).mean();
+    const at::Tensor fidelity = (y - op_.forward(x_hat)).square().mean();
+    at::Tensor total = divergence + options_.lambda_con * fidelity;
+    at::Tensor regression;
+    if (options_.lambda_reg > 0) {
+      regression = (x0 - x_hat).square().mean();
+      total = total + options_.lambda_reg * regression;
+    }
+    phi_optimizer_.zero_grad();
+    total.backward();
+    phi_optimizer_.step();
+
+    // (c) EMA of phi.
+    ema_.update(*ema_generator_, *generator_);
+    ++step_;
+
+    losses.divergence = divergence.item<double>();
+    losses.fidelity = fidelity.item<double>();
+    losses.regression = regression.defined() ? regression.item<double>() : (x0 - x_hat).square().mean().item<double>();
+    losses.total = total.item<double>();
+    return losses;
+  }
+
+  /// n posterior samples per measurement, one EMA-generator evaluation each: N x n x C x H x W.
+  at::Tensor sample(const at::Tensor& y, std::int64_t n, Rng& rng) {
+    at::NoGradGuard no_grad;
+    const auto lifted = op_.lift(y).repeat_interleave(n, 0);
+    const auto x = generate(ema_generator_, bridge_.test_input(lifted, rng));
+    auto shape = x.sizes().vec();
+    shape[0] = y.size(0);
+    shape.insert(shape.begin() + 1, n);
+    return x.reshape(shape);
+  }
+
+  void save(const std::filesystem::path& path) {
+    write_atomically(path, [&](const std::filesystem::path& tmp) {
+      torch::serialize::OutputArchive archive, gen, ema, fake, phi, psi;
+      generator_->save(gen);
+      ema_generator_->save(ema);
+      fake_score_->save(fake);
+      phi_optimizer_.save(phi);
+      psi_optimizer_.save(psi);
+      archive.write("generator", gen);
+      archive.write("ema_generator", ema);
+      archive.write("fake_score", fake);
+      archive.write("phi_optimizer", phi);
+      archive.write("psi_optimizer", psi);
+      archive.write("step", torch::tensor(step_));
+      archive.write("ema_step", torch::tensor(ema_.step()));
+      archive.write("rng", rng_.state());
+      archive.save_to(tmp.string());
+    });
+  }
+
+  /// Restores everything save() wrote; false when `path` does not exist.
+  bool resume(const std::filesystem::path& path) {
+    if (!std::filesystem::exists(path)) return false;
+    torch::serialize::InputArchive archive, gen, ema, fake, phi, psi;
+    try {
+      archive.load_from(path.string());
+    } catch (const std::exception&) {
+      detail::fail(path.string(), ": not a readable DAVI training state");
+    }
+    archive.read("generator", gen);
+    archive.read("ema_generator", ema);
+    archive.read("fake_score", fake);
+    archive.read("phi_optimizer", phi);
+    archive.read("psi_optimizer", psi);
+    generator_->load(gen);
+    ema_generator_->load(ema);
+    fake_score_->load(fake);
+    phi_optimizer_.load(phi);
+    psi_optimizer_.load(psi);
+    at::Tensor step, ema_step, rng;
+    archive.read("step", step);
+    archive.read("ema_step", ema_step);
+    archive.read("rng", rng);
+    step_ = step.item<std::int64_t>();
+    ema_.set_step(ema_step.item<std::int64_t>());
+    rng_.set_state(rng);
+    return true;
+  }
+
+  std::int64_t step() const { return step_; }
+  Op& op() { return op_; }
+  const operators::GaussianNoise& noise() const { return noise_; }
+  const Sched& schedule() const { return schedule_; }
+  const Br& bridge() const { return bridge_; }
+  const Div& divergence() const { return divergence_; }
+  Net& generator() { return generator_; }
+  Net& ema_generator() { return ema_generator_; }
+  Net& fake_score() { return fake_score_; }
+
+ private:
+  /// x_hat = tanh(x_in - sigma_f(t') eps(x_in, t')).
+  at::Tensor generate(Net& net, const BridgeInput& in) const {
+    return at::tanh(in.x_in - bridges::per_sample(bridge_.sigma_f(in.t)).to(in.x_in.dtype()) * net->forward(in.x_in, in.t));
+  }
+
+  static Net clone(Net& initial, const c10::Device& device) {
+    Net copy(initial->options());
+    prior::copy_weights(*copy, *initial);
+    copy->to(device);
+    return copy;
+  }
+  static torch::optim::AdamWOptions adamw(double lr, double weight_decay) {
+    return torch::optim::AdamWOptions(lr).weight_decay(weight_decay);
+  }
+
+  Op op_;
+  operators::GaussianNoise noise_;
+  EpsilonFn teacher_;
+  Options options_;
+  Sched schedule_;
+  Div divergence_;
+  Br bridge_;
+  Net generator_, ema_generator_, fake_score_;
+  torch::optim::AdamW phi_optimizer_, psi_optimizer_;
+  Ema ema_;
+  Rng rng_;
+  std::int64_t step_ = 0;
+};
+
+}  // namespace davi::amortized

@@ -6,12 +6,40 @@
 #include <string>
 #include <tuple>
 
+#include <optional>
+#include <variant>
+
+#include "davi/bridges/bridges.hpp"
 #include "davi/core/options.hpp"
+#include "davi/objectives/objectives.hpp"
+#include "davi/operators/operators.hpp"
 #include "davi/schedules/schedules.hpp"
 
 namespace davi::runner {
 
 using ScheduleTypes = std::tuple<schedules::Linear, schedules::SqrtLinear, schedules::Cosine>;
+using OperatorTypes = std::tuple<operators::Identity, operators::GaussianBlur, operators::SuperResolution,
+                                 operators::BoxInpainting, operators::RandomInpainting, operators::Colorization>;
+using DivergenceTypes = std::tuple<objectives::Ikl, objectives::Kl>;
+using BridgeTypes = std::tuple<bridges::Ppb, bridges::None>;
+
+/// A policy chosen by name, with its options, before it is constructed (constructing a divergence or a
+/// bridge needs the schedule, an operator the image shape).
+template <class T>
+struct Choice {
+  using Type = T;
+  typename T::Options options;
+};
+
+template <class Types>
+struct ChoiceOf;
+template <class... T>
+struct ChoiceOf<std::tuple<T...>> {
+  using type = std::variant<Choice<T>...>;
+};
+/// std::variant<Choice<T>...> over a type list.
+template <class Types>
+using ChoiceVariant = typename ChoiceOf<Types>::type;
 
 /// Calls f.template operator()<T>() for each T in the tuple type list.
 template <class Types, class F>
@@ -54,6 +82,14 @@ Result make_policy(const nlohmann::json& spec, const std::string& path, Make&& m
 inline schedules::DiscreteSchedule make_schedule(const nlohmann::json& spec, const std::string& path) {
   return make_policy<ScheduleTypes, schedules::DiscreteSchedule>(
       spec, path, []<class T>(const typename T::Options& o) -> schedules::DiscreteSchedule { return T(o); });
+}
+
+/// Reads {"name": ..., "options": {...}} into the matching Choice.
+template <class Types>
+ChoiceVariant<Types> choose(const nlohmann::json& spec, const std::string& path) {
+  return make_policy<Types, ChoiceVariant<Types>>(spec, path, []<class T>(const typename T::Options& o) {
+    return ChoiceVariant<Types>(Choice<T>{o});
+  });
 }
 
 /// {"name": {"key": {"default": ..., "description": ...}}} for every policy of a kind.

@@ -8,6 +8,7 @@
 
 #include "davi/runner/registry.hpp"
 #include "davi/runner/sample_prior.hpp"
+#include "davi/runner/train_davi.hpp"
 #include "davi/runner/train_prior.hpp"
 
 namespace davi::runner {
@@ -25,16 +26,18 @@ inline nlohmann::json read_json_file(const std::string& path) {
 inline std::string task_of(const nlohmann::json& config) {
   DAVI_CHECK(config.is_object(), "(top level): expected an object");
   DAVI_CHECK(config.contains("task") && config["task"].is_string(),
-             "task: expected a string naming one of: train_prior, sample_prior");
+             "task: expected a string naming one of: train_prior, sample_prior, train_davi");
   const auto task = config["task"].get<std::string>();
-  DAVI_CHECK(task == "train_prior" || task == "sample_prior", "task: unknown \"", task,
-             "\"; expected one of: train_prior, sample_prior");
+  DAVI_CHECK(task == "train_prior" || task == "sample_prior" || task == "train_davi", "task: unknown \"", task,
+             "\"; expected one of: train_prior, sample_prior, train_davi");
   return task;
 }
 
 inline void validate_file(const nlohmann::json& config) {
-  if (task_of(config) == "train_prior") validate(options_from_json<TrainPriorExperiment>(config, ""));
-  else validate(options_from_json<SamplePriorExperiment>(config, ""));
+  const auto task = task_of(config);
+  if (task == "train_prior") validate(options_from_json<TrainPriorExperiment>(config, ""));
+  else if (task == "sample_prior") validate(options_from_json<SamplePriorExperiment>(config, ""));
+  else validate(options_from_json<TrainDaviExperiment>(config, ""));
 }
 
 /// Human-readable listing: each kind, each policy, each option with its default and meaning.
@@ -46,8 +49,12 @@ inline void print_list(std::ostream& out) {
   };
   const nlohmann::json kinds = {
       {"task", {{"train_prior", options_documentation<TrainPriorExperiment>()},
-                {"sample_prior", options_documentation<SamplePriorExperiment>()}}},
+                {"sample_prior", options_documentation<SamplePriorExperiment>()},
+                {"train_davi", options_documentation<TrainDaviExperiment>()}}},
       {"schedule", list_policies<ScheduleTypes>()},
+      {"operator", list_policies<OperatorTypes>()},
+      {"divergence", list_policies<DivergenceTypes>()},
+      {"bridge", list_policies<BridgeTypes>()},
   };
   for (const auto& [kind, policies] : kinds.items()) {
     out << kind << ":\n";
@@ -77,7 +84,10 @@ inline int main(int argc, char** argv) {
       std::cout << path << ": valid\n";
       return 0;
     }
-    return task_of(config) == "train_prior" ? run_train_prior(config, path) : run_sample_prior(config, path);
+    const auto task = task_of(config);
+    if (task == "train_prior") return run_train_prior(config, path);
+    if (task == "sample_prior") return run_sample_prior(config, path);
+    return run_train_davi(config, path);
   } catch (const Error& e) {
     std::cerr << path << ": " << e.what() << "\n";
     return 2;

@@ -1,0 +1,19 @@
+#pragma once
+// PSNR as the official DAVI evaluation computes it: images mapped from [-1, 1] to [0, 1] (clipped),
+// data range 1, one value per image over C x H x W, then averaged by the caller.
+#include <ATen/ATen.h>
+
+#include "davi/core/check.hpp"
+
+namespace davi::metrics {
+
+/// Per-image PSNR in dB (N values) of `estimate` against `truth`, both N x C x H x W in [-1, 1].
+inline at::Tensor psnr(const at::Tensor& estimate, const at::Tensor& truth) {
+  DAVI_CHECK(estimate.sizes() == truth.sizes(), "psnr: shapes differ: estimate ", shape_string(estimate.sizes()),
+             ", truth ", shape_string(truth.sizes()));
+  const auto to_unit = [](const at::Tensor& x) { return ((x.to(at::kDouble) + 1) / 2).clamp(0, 1); };
+  const auto mse = (to_unit(estimate) - to_unit(truth)).square().reshape({estimate.size(0), -1}).mean(1);
+  return -10.0 * at::log10(mse);
+}
+
+}  // namespace davi::metrics

@@ -152,15 +152,15 @@ namespace {
 
 TEST(Psnr, MatchesHandComputedValues) {
   // Truth 0 (0.5 in [0, 1]); estimate off by 0.2 in [-1, 1] = 0.1 in [0, 1]: MSE 0.01, PSNR 20 dB.
-  const auto truth = at::zeros({2, 1, 2, 2});
-  auto estimate = at::full({2, 1, 2, 2}, 0.2);
+  const auto truth = at::zeros({2, 1, 2, 2}, at::kDouble);
+  auto estimate = at::full({2, 1, 2, 2}, 0.2, at::kDouble);
   estimate[1].fill_(0.0);
   estimate[1][0][0][0] = 0.4;  // one pixel off by 0.2 in [0, 1]: MSE 0.01, PSNR 20 dB
   const auto p = davi::metrics::psnr(estimate, truth);
   EXPECT_NEAR(p[0].item<double>(), 20.0, 1e-9);
   EXPECT_NEAR(p[1].item<double>(), 20.0, 1e-9);
   // Values outside [-1, 1] are clipped first, as for an 8-bit image.
-  EXPECT_NEAR(davi::metrics::psnr(at::full({1, 1, 1, 1}, 3.0), at::full({1, 1, 1, 1}, 0.8)).item<double>(),
+  EXPECT_NEAR(davi::metrics::psnr(at::full({1, 1, 1, 1}, 3.0, at::kDouble), at::full({1, 1, 1, 1}, 0.8, at::kDouble)).item<double>(),
               -10 * std::log10(0.01), 1e-9);
   EXPECT_DAVI_ERROR(davi::metrics::psnr(at::zeros({1, 1, 2, 2}), at::zeros({1, 1, 2, 3})), "psnr: shapes differ");
 }

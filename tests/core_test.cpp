@@ -4,7 +4,7 @@
 #include <fstream>
 #include <thread>
 
-#include "davi/core/core.hpp"
+#include "davi/davi.hpp"  // the umbrella header must compile on its own
 #include "davi/core/options.hpp"
 #include "davi/runner/registry.hpp"
 #include "test_helpers.hpp"

@@ -1,11 +1,16 @@
 #pragma once
 // Umbrella header: everything in davi.
+#include "davi/amortized/amortized.hpp"
+#include "davi/bridges/bridges.hpp"
 #include "davi/concepts.hpp"
 #include "davi/core/core.hpp"
 #include "davi/core/options.hpp"
 #include "davi/core/progress.hpp"
 #include "davi/data/data.hpp"
+#include "davi/metrics/psnr.hpp"
+#include "davi/networks/time_mlp.hpp"
 #include "davi/networks/unet.hpp"
+#include "davi/objectives/objectives.hpp"
 #include "davi/operators/operators.hpp"
 #include "davi/prior/prior.hpp"
 #include "davi/schedules/schedules.hpp"

@@ -199,3 +199,64 @@ TEST(Davi, ResumingGivesTheSameRunAsNotStopping) {
 }
 
 }  // namespace
+
+#include "davi/networks/patch_discriminator.hpp"
+
+namespace {
+
+TEST(PatchDiscriminator, HasTheOfficialLayoutAndInitialisation) {
+  networks::PatchDiscriminator d(networks::PatchDiscriminatorOptions{.image_channels = 1, .base_channels = 8});
+  const auto out = d->forward(at::randn({2, 1, 28, 28}));
+  ASSERT_EQ(out.features.size(), 4u);
+  // kernel 4, padding 2: 28 -> 15 -> 8 -> 5 (stride 2) -> 6 -> 7 (stride 1).
+  EXPECT_EQ(out.features[0].sizes().vec(), (std::vector<int64_t>{2, 8, 15, 15}));
+  EXPECT_EQ(out.features[3].sizes().vec(), (std::vector<int64_t>{2, 64, 6, 6}));
+  EXPECT_EQ(out.logits.sizes().vec(), (std::vector<int64_t>{2, 1, 7, 7}));
+  const auto first = d->named_parameters()["layer1.0.weight"];
+  EXPECT_NEAR(first.std().item<double>(), 0.02, 0.004);
+}
+
+TEST(Davi, AdaptiveAdversarialWeightIsClipped) {
+  EXPECT_DOUBLE_EQ(amortized::adaptive_adversarial_weight(1.0, 1.0 - 1e-4), 1.0);
+  EXPECT_DOUBLE_EQ(amortized::adaptive_adversarial_weight(1e3, 1.0), 10.0);
+  EXPECT_DOUBLE_EQ(amortized::adaptive_adversarial_weight(0.0, 1.0), 0.01);
+}
+
+TEST(Davi, AdversarialTermTrainsAndResumes) {
+  const GaussianToy toy;
+  const auto teacher = toy.prior();
+  const auto dir = davi::testing::temp_dir("davi_adversarial");
+  amortized::DaviOptions options;
+  options.adversarial = true;
+  options.discriminator = {.image_channels = 1, .base_channels = 4};
+  const auto make = [&] {
+    return SmallDavi(operators::BoxInpainting({.box_size = 1}, {1, 2, 2}), operators::GaussianNoise({.sigma_y = kSigmaY}),
+                     [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); },
+                     pretrained_prior_network(toy, 5), options, {}, {.t_max = 1000}, {.h = 0.1}, 8);
+  };
+  Rng data(3);
+  std::vector<at::Tensor> batches;
+  for (int i = 0; i < 4; ++i) batches.push_back(toy.draw(16, data).to(at::kFloat));
+  auto straight = make();
+  std::vector<amortized::DaviLosses> losses;
+  for (const auto& b : batches) losses.push_back(straight.train_step(b));
+  for (const auto& l : losses) {
+    EXPECT_GT(l.discriminator, 0.0);
+    EXPECT_GE(l.adversarial_weight, 0.01);
+    EXPECT_LE(l.adversarial_weight, 10.0);
+    EXPECT_TRUE(std::isfinite(l.adversarial) && std::isfinite(l.total));
+  }
+  auto first = make();
+  first.train_step(batches[0]);
+  first.train_step(batches[1]);
+  first.save(dir / "state.pt");
+  auto resumed = make();
+  ASSERT_TRUE(resumed.resume(dir / "state.pt"));
+  for (int i = 2; i < 4; ++i) EXPECT_DOUBLE_EQ(resumed.train_step(batches[i]).total, losses[i].total) << i;
+  // A state without a discriminator cannot resume an adversarial run.
+  auto plain = small_davi(toy, teacher);
+  plain.save(dir / "plain.pt");
+  EXPECT_DAVI_ERROR(make().resume(dir / "plain.pt"), "has no discriminator");
+}
+
+}  // namespace

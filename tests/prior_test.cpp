@@ -37,6 +37,11 @@ TEST(UNet, PredictsNoiseOfTheInputShapeIncludingOddSizes) {
   EXPECT_DAVI_ERROR(net->forward(x, at::zeros({2}, at::kLong)), "one timestep per image");
 }
 
+TEST(UNet, LastLayerWeightIsInsideTheLastOutputBlock) {
+  networks::UNet net(tiny_unet());  // up path: 2 res blocks, an upsampler, 2 res blocks
+  EXPECT_TRUE(net->last_layer_weight().is_same(net->named_parameters()["up.4.res.conv2.weight"]));
+}
+
 TEST(UNet, TimestepEmbeddingIsAdmSinusoid) {
   const auto e = networks::timestep_embedding(at::tensor({0, 10}, at::kLong), 8);
   EXPECT_LT(relative_error(e[0], at::tensor({1., 1., 1., 1., 0., 0., 0., 0.}).to(at::kFloat)), 1e-7);

@@ -13,17 +13,24 @@
 //   (b) phi-step: divergence surrogate mean(w(t) sg(eps_theta - eps_psi)(x_t, t) * x_hat)
 //       + lambda_con mean((y - A x_hat)^2) + lambda_reg mean((x0 - x_hat)^2);
 //   (c) EMA of phi.
-// Not implemented yet: the official adversarial PatchGAN term and its inpainting-specific regression.
+// Optional (adversarial = true), as the official code: an unconditional PatchGAN discriminator trained
+// with the hinge loss next to psi, and in the phi-step lambda_adv * (-mean D(x_hat) + feature matching)
+// with the adaptive weight lambda_adv = clip(|grad_W L_gt| / (|grad_W L_adv| + 1e-4), 0.01, 10), W the
+// last layer of the generator's last output block.
+// Not implemented: the official inpainting-specific form of the regression term.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 #include "davi/amortized/ema.hpp"
 #include "davi/bridges/coefficients.hpp"
 #include "davi/concepts.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/rng.hpp"
+#include "davi/networks/patch_discriminator.hpp"
 #include "davi/networks/unet.hpp"
 #include "davi/operators/noise.hpp"
 #include "davi/prior/dsm.hpp"
@@ -39,6 +46,9 @@ struct DaviOptions {
   double lambda_con = 1.0;      // data fidelity (official weight_con)
   double lambda_reg = 0.1;      // ground-truth regression (official reg_coeff; 0 = unpaired)
   EmaOptions ema;
+  bool adversarial = false;     // the official PatchGAN term with its adaptive weight
+  double discriminator_lr = 1e-4;
+  networks::PatchDiscriminatorOptions discriminator;
   template <class V>
   void visit(V&& v) {
     v("lr", lr, "AdamW learning rate of the generator phi");
@@ -47,6 +57,9 @@ struct DaviOptions {
     v("lambda_con", lambda_con, "weight of the data fidelity mean((y - A x_hat)^2)");
     v("lambda_reg", lambda_reg, "weight of the ground-truth regression mean((x0 - x_hat)^2); 0 disables it");
     v("ema", ema, "EMA of the generator used for sampling");
+    v("adversarial", adversarial, "add the official PatchGAN term with its adaptive weight");
+    v("discriminator_lr", discriminator_lr, "AdamW learning rate of the discriminator (official: 1e-4 FFHQ, 1e-3 ImageNet)");
+    v("discriminator", discriminator, "PatchGAN discriminator options");
   }
 };
 
@@ -57,7 +70,16 @@ struct DaviLosses {
   double fidelity = 0;    // mean((y - A x_hat)^2), unweighted
   double regression = 0;  // mean((x0 - x_hat)^2), unweighted
   double total = 0;       // the phi loss that was minimised
+  double adversarial = 0;         // -mean D(x_hat) + feature matching (0 when off)
+  double adversarial_weight = 0;  // the adaptive lambda_adv
+  double discriminator = 0;       // hinge loss of the discriminator
 };
+
+/// The official adaptive weight: clip(grad_gt / (grad_adv + 1e-4), 0.01, 10), after clamping to [0, 1e4].
+inline double adaptive_adversarial_weight(double grad_gt_norm, double grad_adv_norm) {
+  const double w = std::clamp(grad_gt_norm / (grad_adv_norm + 1e-4), 0.0, 1e4);
+  return std::clamp(w, 0.01, 10.0);
+}
 
 template <class Op, class Sched, class Div, class Br, class Net = networks::UNet>
 class Davi {
@@ -70,6 +92,8 @@ class Davi {
  public:
   using EpsilonFn = std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>;
   using Options = DaviOptions;
+  /// Whether the generator network exposes the layer the adaptive adversarial weight is measured on.
+  static constexpr bool kHasLastLayer = requires(Net& n) { n->last_layer_weight(); };
 
   /// `teacher` is the frozen prior's epsilon; `initial` the network whose weights start both the
   /// generator and the fake score (the prior's own network for a ScorePrior).
@@ -91,6 +115,16 @@ class Davi {
         ema_(options.ema),
         rng_(seed, device) {
     ema_generator_->eval();
+    if (options.adversarial) {
+      if constexpr (kHasLastLayer) {
+        discriminator_ = with_global_seed(seed + 1, [&] { return networks::PatchDiscriminator(options.discriminator); });
+        discriminator_->to(device);
+        discriminator_optimizer_ = std::make_unique<torch::optim::AdamW>(
+            discriminator_->parameters(), adamw(options.discriminator_lr, options.weight_decay));
+      } else {
+        detail::fail("method.adversarial: the generator network has no last_layer_weight() for the adaptive weight");
+      }
+    }
   }
 
   /// Builds a Davi whose teacher and initial weights are those of a trained ScorePrior.
@@ -129,6 +163,7 @@ class Davi {
     score_loss.backward();
     psi_optimizer_.step();
     losses.score = score_loss.item<double>();
+    if (discriminator_) losses.discriminator = discriminator_step(x0, samples);
 
     // (b) phi-step: a new bridge draw, with gradient.
     generator_->train();
@@ -144,10 +179,15 @@ class Davi {
     const at::Tensor divergence = (direction * x_hat).mean();
     const at::Tensor fidelity = (y - op_.forward(x_hat)).square().mean();
     at::Tensor total = divergence + options_.lambda_con * fidelity;
-    at::Tensor regression;
-    if (options_.lambda_reg > 0) {
-      regression = (x0 - x_hat).square().mean();
-      total = total + options_.lambda_reg * regression;
+    const at::Tensor regression = (x0 - x_hat).square().mean();
+    if (options_.lambda_reg > 0) total = total + options_.lambda_reg * regression;
+    if constexpr (kHasLastLayer) {
+      if (discriminator_) {
+        const auto [adversarial, weight] = adversarial_term(x0, x_hat, regression);
+        total = total + weight * adversarial;
+        losses.adversarial = adversarial.template item<double>();
+        losses.adversarial_weight = weight;
+      }
     }
     phi_optimizer_.zero_grad();
     total.backward();
@@ -159,7 +199,7 @@ class Davi {
 
     losses.divergence = divergence.item<double>();
     losses.fidelity = fidelity.item<double>();
-    losses.regression = regression.defined() ? regression.item<double>() : (x0 - x_hat).square().mean().item<double>();
+    losses.regression = regression.item<double>();
     losses.total = total.item<double>();
     return losses;
   }
@@ -191,6 +231,13 @@ class Davi {
       archive.write("step", torch::tensor(step_));
       archive.write("ema_step", torch::tensor(ema_.step()));
       archive.write("rng", rng_.state());
+      if (discriminator_) {
+        torch::serialize::OutputArchive disc, disc_optimizer;
+        discriminator_->save(disc);
+        discriminator_optimizer_->save(disc_optimizer);
+        archive.write("discriminator", disc);
+        archive.write("discriminator_optimizer", disc_optimizer);
+      }
       archive.save_to(tmp.string());
     });
   }
@@ -221,6 +268,13 @@ class Davi {
     step_ = step.item<std::int64_t>();
     ema_.set_step(ema_step.item<std::int64_t>());
     rng_.set_state(rng);
+    if (discriminator_) {
+      torch::serialize::InputArchive disc, disc_optimizer;
+      DAVI_CHECK(archive.try_read("discriminator", disc) && archive.try_read("discriminator_optimizer", disc_optimizer),
+                 path.string(), ": the training state has no discriminator, but method.adversarial is on");
+      discriminator_->load(disc);
+      discriminator_optimizer_->load(disc_optimizer);
+    }
     return true;
   }
 
@@ -235,6 +289,35 @@ class Davi {
   Net& fake_score() { return fake_score_; }
 
  private:
+  /// Hinge loss step of the discriminator on real x0 and detached generator samples.
+  double discriminator_step(const at::Tensor& x0, const at::Tensor& samples) {
+    discriminator_->train();
+    discriminator_optimizer_->zero_grad();  // also clears stray gradients from the last phi-step
+    const auto real = discriminator_->forward(x0).logits, fake = discriminator_->forward(samples).logits;
+    const auto loss = 0.5 * (at::relu(1 - real).mean() + at::relu(1 + fake).mean());
+    loss.backward();
+    discriminator_optimizer_->step();
+    return loss.item<double>();
+  }
+
+  /// -mean D(x_hat) + sum_l mean |F_l(x_hat) - sg F_l(x0)|, and its adaptive weight.
+  std::pair<at::Tensor, double> adversarial_term(const at::Tensor& x0, const at::Tensor& x_hat,
+                                                 const at::Tensor& regression) {
+    const auto fake = discriminator_->forward(x_hat);
+    networks::PatchDiscriminatorOutput real;
+    {
+      at::NoGradGuard no_grad;
+      real = discriminator_->forward(x0);
+    }
+    at::Tensor adversarial = -fake.logits.mean();
+    for (std::size_t l = 0; l < fake.features.size(); ++l)
+      adversarial = adversarial + (fake.features[l] - real.features[l]).abs().mean();
+    auto& w = generator_->last_layer_weight();
+    const double grad_gt = torch::autograd::grad({regression}, {w}, {}, true)[0].norm().template item<double>();
+    const double grad_adv = torch::autograd::grad({adversarial}, {w}, {}, true)[0].norm().template item<double>();
+    return {adversarial, adaptive_adversarial_weight(grad_gt, grad_adv)};
+  }
+
   /// x_hat = tanh(x_in - sigma_f(t') eps(x_in, t')).
   at::Tensor generate(Net& net, const BridgeInput& in) const {
     return at::tanh(in.x_in - bridges::per_sample(bridge_.sigma_f(in.t)).to(in.x_in.dtype()) * net->forward(in.x_in, in.t));
@@ -260,6 +343,8 @@ class Davi {
   Net generator_, ema_generator_, fake_score_;
   torch::optim::AdamW phi_optimizer_, psi_optimizer_;
   Ema ema_;
+  networks::PatchDiscriminator discriminator_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> discriminator_optimizer_;
   Rng rng_;
   std::int64_t step_ = 0;
 };

@@ -47,6 +47,8 @@ class TimeMlpImpl : public torch::nn::Module {
   }
 
   const TimeMlpOptions& options() const { return options_; }
+  /// Weight of the output layer (for the adaptive adversarial weight).
+  torch::Tensor& last_layer_weight() { return body_[body_->size() - 1]->as<torch::nn::Linear>()->weight; }
 
  private:
   TimeMlpOptions options_;

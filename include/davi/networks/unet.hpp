@@ -81,6 +81,9 @@ class ResBlockImpl : public torch::nn::Module {
     return (skip_ ? skip_(x) : x) + h;
   }
 
+  /// Weight of the block's last layer.
+  torch::Tensor& output_weight() { return conv2_->weight; }
+
  private:
   torch::nn::GroupNorm norm1_;
   torch::nn::Conv2d conv1_;
@@ -135,6 +138,7 @@ class UNetBlockImpl : public torch::nn::Module {
   }
 
   Kind kind() const { return kind_; }
+  ResBlock& res_block() { return res_; }
 
   /// `size` is the spatial size an up block resamples to (the matching skip's size; odd sizes allowed).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb, at::IntArrayRef size = {}) {
@@ -242,6 +246,12 @@ class UNetImpl : public torch::nn::Module {
   }
 
   const UNetOptions& options() const { return options_; }
+
+  /// Weight of the last layer inside the last output residual block (not the final output conv): the
+  /// layer the official code measures gradient norms on for the adaptive adversarial weight.
+  torch::Tensor& last_layer_weight() {
+    return up_[up_->size() - 1]->as<UNetBlock>()->res_block()->output_weight();
+  }
 
  private:
   UNetOptions options_;

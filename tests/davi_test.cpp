@@ -260,3 +260,33 @@ TEST(Davi, AdversarialTermTrainsAndResumes) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Davi, InpaintingRegressionWeighsObservedEntries) {
+  const GaussianToy toy;
+  const auto teacher = toy.prior();
+  amortized::DaviOptions options;
+  options.regression = "inpainting";
+  options.lambda_reg = 1.0;
+  options.lambda_con = 0.0;
+  auto davi = SmallDavi(operators::BoxInpainting({.box_size = 1}, {1, 2, 2}), operators::GaussianNoise({.sigma_y = kSigmaY}),
+                        [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); },
+                        pretrained_prior_network(toy, 5), options, {}, {.t_max = 1000}, {.h = 0.1}, 8);
+  // The hole is pixel (0, 0). Errors everywhere: 0.1 * 1 + (3 observed entries of 1) / 3 = 1.1.
+  const auto x0 = at::ones({1, 1, 2, 2});
+  EXPECT_NEAR(davi.regression_term(x0, at::zeros({1, 1, 2, 2})).item<double>(), 1.1, 1e-6);
+  // An error in the hole only: 0.1 * 1/4 and nothing from the observed entries.
+  auto x_hat = x0.clone();
+  x_hat[0][0][0][0] = 0.0;
+  EXPECT_NEAR(davi.regression_term(x0, x_hat).item<double>(), 0.025, 1e-6);
+  Rng data(3);
+  EXPECT_TRUE(std::isfinite(davi.train_step(toy.draw(16, data).to(at::kFloat)).regression));
+  options.regression = "partial";
+  EXPECT_DAVI_ERROR(SmallDavi(operators::BoxInpainting({.box_size = 1}, {1, 2, 2}), operators::GaussianNoise(),
+                              [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); },
+                              pretrained_prior_network(toy, 1), options, {}, {}, {}, 8),
+                    "expected one of: full, inpainting");
+}
+
+}  // namespace

@@ -17,13 +17,15 @@
 // with the hinge loss next to psi, and in the phi-step lambda_adv * (-mean D(x_hat) + feature matching)
 // with the adaptive weight lambda_adv = clip(|grad_W L_gt| / (|grad_W L_adv| + 1e-4), 0.01, 10), W the
 // last layer of the generator's last output block.
-// Not implemented: the official inpainting-specific form of the regression term.
+// regression = "inpainting" is the official inpainting form of the ground-truth term:
+// 0.1 mean((x0 - x_hat)^2) + mean over the observed entries of (A x0 - A x_hat)^2.
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "davi/amortized/ema.hpp"
 #include "davi/bridges/coefficients.hpp"
@@ -45,6 +47,7 @@ struct DaviOptions {
   double weight_decay = 0.01;   // PyTorch's AdamW default, which the official code keeps
   double lambda_con = 1.0;      // data fidelity (official weight_con)
   double lambda_reg = 0.1;      // ground-truth regression (official reg_coeff; 0 = unpaired)
+  std::string regression = "full";  // "full" or "inpainting" (the official inpainting form)
   EmaOptions ema;
   bool adversarial = false;     // the official PatchGAN term with its adaptive weight
   double discriminator_lr = 1e-4;
@@ -56,6 +59,9 @@ struct DaviOptions {
     v("weight_decay", weight_decay, "AdamW weight decay of both");
     v("lambda_con", lambda_con, "weight of the data fidelity mean((y - A x_hat)^2)");
     v("lambda_reg", lambda_reg, "weight of the ground-truth regression mean((x0 - x_hat)^2); 0 disables it");
+    v("regression", regression,
+      "ground-truth term: full = mean((x0 - x_hat)^2); inpainting = 0.1 of that + mean over observed entries "
+      "of (A x0 - A x_hat)^2 (official inpainting form)");
     v("ema", ema, "EMA of the generator used for sampling");
     v("adversarial", adversarial, "add the official PatchGAN term with its adaptive weight");
     v("discriminator_lr", discriminator_lr, "AdamW learning rate of the discriminator (official: 1e-4 FFHQ, 1e-3 ImageNet)");
@@ -114,6 +120,8 @@ class Davi {
         psi_optimizer_(fake_score_->parameters(), adamw(options.score_lr, options.weight_decay)),
         ema_(options.ema),
         rng_(seed, device) {
+    DAVI_CHECK(options.regression == "full" || options.regression == "inpainting", "method.regression: unknown \"",
+               options.regression, "\"; expected one of: full, inpainting");
     ema_generator_->eval();
     if (options.adversarial) {
       if constexpr (kHasLastLayer) {
@@ -179,7 +187,7 @@ class Davi {
     const at::Tensor divergence = (direction * x_hat).mean();
     const at::Tensor fidelity = (y - op_.forward(x_hat)).square().mean();
     at::Tensor total = divergence + options_.lambda_con * fidelity;
-    const at::Tensor regression = (x0 - x_hat).square().mean();
+    const at::Tensor regression = regression_term(x0, x_hat);
     if (options_.lambda_reg > 0) total = total + options_.lambda_reg * regression;
     if constexpr (kHasLastLayer) {
       if (discriminator_) {
@@ -276,6 +284,14 @@ class Davi {
       discriminator_optimizer_->load(disc_optimizer);
     }
     return true;
+  }
+
+  /// The ground-truth term (its weight lambda_reg is applied by the caller).
+  at::Tensor regression_term(const at::Tensor& x0, const at::Tensor& x_hat) const {
+    const at::Tensor full = (x0 - x_hat).square().mean();
+    if (options_.regression == "full") return full;
+    const at::Tensor observed = op_.forward(at::ones_like(x0)) != 0;
+    return 0.1 * full + op_.forward(x0 - x_hat).square().sum() / observed.sum().clamp_min(1);
   }
 
   std::int64_t step() const { return step_; }

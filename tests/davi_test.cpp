@@ -290,3 +290,29 @@ TEST(Davi, InpaintingRegressionWeighsObservedEntries) {
 }
 
 }  // namespace
+
+#include "davi/davi.hpp"
+
+namespace {
+
+// The README's DAVI example, line for line, with 2 training steps instead of 2000.
+TEST(ReadmeExample, DaviFromTheCommittedPrior) {
+  const auto root = std::filesystem::path(DAVI_SOURCE_DIR);
+  const auto out = davi::testing::temp_dir("readme");
+  auto p = prior::load_prior(root / "results/priors/fashion_mnist/prior.pt");
+  using Deblur = amortized::Davi<operators::GaussianBlur, schedules::SqrtLinear, objectives::Ikl, bridges::Ppb>;
+  auto method = Deblur::from_prior(p, operators::GaussianBlur({.kernel_size = 11, .sigma = 1.5}, {1, 28, 28}),
+                                   operators::GaussianNoise({.sigma_y = 0.05}), /*options=*/{}, /*schedule=*/{},
+                                   /*divergence=*/{.t_max = 400}, /*bridge=*/{.h = 0.1}, /*seed=*/0);
+  const auto train = data::load_fashion_mnist("train").images;
+  for (int step = 0; step < 2; ++step) method.train_step(train.narrow(0, 32 * (step % 1875), 32));
+  Rng rng(1);
+  const auto y = method.measure(data::load_fashion_mnist("test", 8).images, rng);
+  const at::Tensor x_hat = method.sample(y, 4, rng);  // 8 x 4 x 1 x 28 x 28: one network evaluation each
+  data::save_image_grid(out / "samples.png", x_hat.reshape({32, 1, 28, 28}), 4);
+  EXPECT_EQ(x_hat.sizes().vec(), (std::vector<int64_t>{8, 4, 1, 28, 28}));
+  EXPECT_TRUE(std::filesystem::exists(out / "samples.png"));
+  EXPECT_LT(x_hat.abs().max().item<float>(), 1.0f);
+}
+
+}  // namespace

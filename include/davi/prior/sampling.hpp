@@ -57,7 +57,8 @@ at::Tensor ddpm_sample(Model& model, at::IntArrayRef shape, Rng& rng, const Samp
   for (int t = s.num_steps() - 1; t >= 0; --t) {
     const double ab = s.alpha_bar_at(t), ab_prev = t > 0 ? s.alpha_bar_at(t - 1) : 1.0;
     const double beta = 1 - ab / ab_prev;
-    auto x0 = x0_from_eps(s, x, detail::time_column(t, n, x.device()), model.eps(x, detail::time_column(t, n, x.device())));
+    const auto times = detail::time_column(t, n, x.device());
+    auto x0 = x0_from_eps(s, x, times, model.eps(x, times));
     if (o.clip_x0) x0 = x0.clamp(-1, 1);
     const double c0 = std::sqrt(ab_prev) * beta / (1 - ab), ct = std::sqrt(1 - beta) * (1 - ab_prev) / (1 - ab);
     x = c0 * x0 + ct * x;

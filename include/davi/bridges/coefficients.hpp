@@ -35,9 +35,6 @@ class BridgeCoefficients {
   at::Tensor mu1(const at::Tensor& t) const { return mu1_(t); }
   /// 1 - alpha_bar(t) of the diffusion schedule: the official perturbation is h times this (not its sqrt).
   at::Tensor one_minus_alpha_bar(const at::Tensor& t) const { return perturbation_(t); }
-  const TimeTable& sigma_f_table() const { return sigma_f_; }
-  const TimeTable& mu0_table() const { return mu0_; }
-  const TimeTable& perturbation_table() const { return perturbation_; }
 
   /// Inference input: t' = T-1 and both bridge ends at y_lift, x_in = y_lift + h (1 - alpha_bar(T-1)) z.
   BridgeInput measurement_end(const at::Tensor& y_lift, double h, Rng& rng) const {

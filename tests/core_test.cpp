@@ -106,17 +106,27 @@ TEST(Options, WriteAndDocumentEveryField) {
   EXPECT_EQ(doc[0]["description"], "a rate");
 }
 
-TEST(Registry, BuildsSchedulesByNameWithStrictErrors) {
-  const auto s = runner::make_schedule(nlohmann::json::parse(R"({"name": "linear", "options": {"num_steps": 10}})"),
-                                       "schedule");
-  EXPECT_EQ(s.num_steps(), 10);
-  EXPECT_DAVI_ERROR(runner::make_schedule(nlohmann::json::parse(R"({"name": "cosin"})"), "schedule"),
-                    "schedule.name: unknown \"cosin\"; expected one of: linear, sqrt_linear, cosine");
-  EXPECT_DAVI_ERROR(runner::make_schedule(nlohmann::json::parse(R"({"name": "cosine", "options": {"steps": 3}})"),
-                                          "schedule"),
-                    "schedule.options.steps: unknown key");
-  EXPECT_DAVI_ERROR(runner::make_schedule(nlohmann::json::parse(R"({"name": "cosine", "extra": 1})"), "schedule"),
-                    "schedule.extra: unknown key");
+TEST(Registry, ReadsPoliciesByNameWithStrictErrors) {
+  using Schedule = runner::Policy<runner::ScheduleTypes>;
+  const auto read = [](const char* text) {
+    Schedule p("sqrt_linear");
+    p.read(nlohmann::json::parse(text), "schedule");
+    return p;
+  };
+  EXPECT_EQ(runner::make_schedule(read(R"({"name": "linear", "num_steps": 10})")).num_steps(), 10);
+  EXPECT_EQ(runner::make_schedule(read(R"("cosine")")).num_steps(), 1000);  // a name alone takes the defaults
+  // Written back in full: the name and every option with its value.
+  const auto resolved = read(R"("linear")").to_json();
+  EXPECT_EQ(resolved["name"], "linear");
+  EXPECT_EQ(resolved["num_steps"], 1000);
+  EXPECT_DOUBLE_EQ(resolved["beta_end"].get<double>(), 0.02);
+  EXPECT_EQ(read(resolved.dump().c_str()).to_json(), resolved);
+  EXPECT_DAVI_ERROR(read(R"({"name": "cosin"})"),
+                    "schedule: unknown \"cosin\"; expected one of: linear, sqrt_linear, cosine");
+  EXPECT_DAVI_ERROR(read(R"("cosin")"), "schedule: unknown \"cosin\"; expected one of: linear, sqrt_linear, cosine");
+  EXPECT_DAVI_ERROR(read(R"({"name": "cosine", "steps": 3})"), "schedule.steps: unknown key; expected one of: ");
+  EXPECT_DAVI_ERROR(read(R"({"num_steps": 3})"), "schedule.name: expected a string naming one of: linear");
+  EXPECT_DAVI_ERROR(read("3"), "schedule: expected a name (one of: linear, sqrt_linear, cosine) or an object");
   const auto listed = runner::list_policies<runner::ScheduleTypes>();
   EXPECT_TRUE(listed.contains("sqrt_linear"));
   EXPECT_EQ(listed["linear"][0]["key"], "num_steps");

@@ -2,6 +2,9 @@
 // distribution, DSM against its exact minimum, checkpoints and resumable training.
 #include <torch/torch.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "davi/networks/unet.hpp"
 #include "davi/prior/prior.hpp"
 #include "davi/schedules/schedules.hpp"
@@ -137,31 +140,15 @@ TEST(Checkpoint, PriorRoundTripsAndRejectsCorruptFiles) {
 }
 
 TEST(PriorTrainer, ResumingGivesTheSameRunAsNotStopping) {
-  const auto dir = davi::testing::temp_dir("trainer");
   const auto images = at::rand({32, 1, 8, 8}) * 2 - 1;
   prior::PriorTrainingOptions o;
-  o.steps = 6;
+  o.loop = {.steps = 6, .log_every = 1, .checkpoint_every = 3};
   o.batch_size = 4;
-  o.log_every = 1;
   const auto make = [&] { return prior::PriorTrainer(tiny_unet(), schedules::SqrtLinear(), {}, o, images, 11, c10::kCPU); };
-
-  auto straight = make();
-  std::vector<double> straight_losses;
-  while (!straight.finished()) straight_losses.push_back(straight.train_step());
-
-  auto first = make();
-  for (int i = 0; i < 3; ++i) first.train_step();
-  first.save_state(dir / "state.pt");
-  auto resumed = make();
-  ASSERT_TRUE(resumed.resume(dir / "state.pt"));
-  EXPECT_EQ(resumed.step(), 3);
-  std::vector<double> resumed_losses;
-  while (!resumed.finished()) resumed_losses.push_back(resumed.train_step());
-  ASSERT_EQ(resumed_losses.size(), 3u);
-  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(resumed_losses[i], straight_losses[3 + i]);
-  const auto x = at::randn({1, 1, 8, 8});
-  const auto t = at::tensor({10}, at::kLong);
-  EXPECT_TRUE(resumed.ema_prior().eps(x, t).equal(straight.ema_prior().eps(x, t)));
+  const auto read = [](const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
   // The log agrees on steps and losses (its last column is wall time).
   const auto without_seconds = [](const std::string& csv) {
     std::string out;
@@ -169,8 +156,39 @@ TEST(PriorTrainer, ResumingGivesTheSameRunAsNotStopping) {
     for (std::string line; std::getline(in, line);) out += line.substr(0, line.rfind(',')) + "\n";
     return out;
   };
-  EXPECT_EQ(without_seconds(resumed.log_csv()), without_seconds(straight.log_csv()));
-  EXPECT_FALSE(make().resume(dir / "absent.pt"));
+
+  const auto straight_dir = davi::testing::temp_dir("trainer_straight");
+  auto straight = make();
+  const auto whole = train_resumably(straight, o.loop, straight_dir, 5, "straight");
+  EXPECT_EQ(whole.steps, 6);
+  EXPECT_FALSE(whole.resumed);
+  EXPECT_TRUE(straight.finished());
+
+  // Stop after 3 steps (a checkpoint), then a fresh trainer continues from the file.
+  const auto dir = davi::testing::temp_dir("trainer_resumed");
+  auto first = make();
+  train_resumably(first, {.steps = 3, .log_every = 1, .checkpoint_every = 3}, dir, 5, "first");
+  auto resumed = make();
+  const auto rest = train_resumably(resumed, o.loop, dir, 5, "resumed");
+  EXPECT_TRUE(rest.resumed);
+  EXPECT_EQ(resumed.step(), 6);
+  const auto x = at::randn({1, 1, 8, 8});
+  const auto t = at::tensor({10}, at::kLong);
+  EXPECT_TRUE(resumed.ema_prior().eps(x, t).equal(straight.ema_prior().eps(x, t)));
+  const auto log = read(dir / "train_log.csv");
+  EXPECT_EQ(log.substr(0, log.find('\n')), "step,dsm_loss,seconds");
+  EXPECT_EQ(without_seconds(log), without_seconds(read(straight_dir / "train_log.csv")));
+
+  std::ofstream(dir / "train_state.pt") << "not a checkpoint";
+  auto broken = make();
+  EXPECT_DAVI_ERROR(train_resumably(broken, o.loop, dir, 5, "broken"), "not a readable training state");
+}
+
+TEST(TrainingLoop, ChecksItsOptions) {
+  EXPECT_DAVI_ERROR(validate(TrainingLoopOptions{.steps = 0}, "training"), "training.steps: expected a positive");
+  EXPECT_DAVI_ERROR(validate(TrainingLoopOptions{.steps = 10, .log_every = 4, .checkpoint_every = 6}, "method.training"),
+                    "method.training.checkpoint_every: expected a positive multiple of log_every (4), got 6");
+  EXPECT_NO_THROW(validate(TrainingLoopOptions{.steps = 10, .log_every = 2, .checkpoint_every = 6}, "training"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "davi/core/cost.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/schedules/discrete.hpp"
 
@@ -159,5 +160,14 @@ constexpr bool require_divergence() {
   static_assert(HasWeight<D>, "davi: divergence lacks `at::Tensor weight(const at::Tensor& t) const`");
   return true;
 }
+
+// ---- solvers (per-measurement methods) -----------------------------------------------------------------
+/// A solver turns measurements y (N x measurement) into one estimate per measurement (N x C x H x W),
+/// drawing any randomness from `rng` and adding what it spends on the network to `cost`.
+/// The operator tier it needs is the constraint on Op in its solve().
+template <class S, class Op>
+concept Solver = NamedPolicy<S> && requires(S& s, const at::Tensor& y, const Op& op, Rng& rng, Cost& cost) {
+  { s.solve(y, op, rng, cost) } -> std::same_as<at::Tensor>;
+};
 
 }  // namespace davi

@@ -223,42 +223,34 @@ class Davi {
     return x.reshape(shape);
   }
 
-  void save(const std::filesystem::path& path) {
-    write_atomically(path, [&](const std::filesystem::path& tmp) {
-      torch::serialize::OutputArchive archive, gen, ema, fake, phi, psi;
-      generator_->save(gen);
-      ema_generator_->save(ema);
-      fake_score_->save(fake);
-      phi_optimizer_.save(phi);
-      psi_optimizer_.save(psi);
-      archive.write("generator", gen);
-      archive.write("ema_generator", ema);
-      archive.write("fake_score", fake);
-      archive.write("phi_optimizer", phi);
-      archive.write("psi_optimizer", psi);
-      archive.write("step", torch::tensor(step_));
-      archive.write("ema_step", torch::tensor(ema_.step()));
-      archive.write("rng", rng_.state());
-      if (discriminator_) {
-        torch::serialize::OutputArchive disc, disc_optimizer;
-        discriminator_->save(disc);
-        discriminator_optimizer_->save(disc_optimizer);
-        archive.write("discriminator", disc);
-        archive.write("discriminator_optimizer", disc_optimizer);
-      }
-      archive.save_to(tmp.string());
-    });
+  /// Writes the whole training state (networks, optimisers, EMA, step, RNG) into `archive`.
+  void save(torch::serialize::OutputArchive& archive) {
+    torch::serialize::OutputArchive gen, ema, fake, phi, psi;
+    generator_->save(gen);
+    ema_generator_->save(ema);
+    fake_score_->save(fake);
+    phi_optimizer_.save(phi);
+    psi_optimizer_.save(psi);
+    archive.write("generator", gen);
+    archive.write("ema_generator", ema);
+    archive.write("fake_score", fake);
+    archive.write("phi_optimizer", phi);
+    archive.write("psi_optimizer", psi);
+    archive.write("step", torch::tensor(step_));
+    archive.write("ema_step", torch::tensor(ema_.step()));
+    archive.write("rng", rng_.state());
+    if (discriminator_) {
+      torch::serialize::OutputArchive disc, disc_optimizer;
+      discriminator_->save(disc);
+      discriminator_optimizer_->save(disc_optimizer);
+      archive.write("discriminator", disc);
+      archive.write("discriminator_optimizer", disc_optimizer);
+    }
   }
 
-  /// Restores everything save() wrote; false when `path` does not exist.
-  bool resume(const std::filesystem::path& path) {
-    if (!std::filesystem::exists(path)) return false;
-    torch::serialize::InputArchive archive, gen, ema, fake, phi, psi;
-    try {
-      archive.load_from(path.string());
-    } catch (const std::exception&) {
-      detail::fail(path.string(), ": not a readable DAVI training state");
-    }
+  /// Restores what save(archive) wrote; `where` names the source in errors.
+  void load(torch::serialize::InputArchive& archive, const std::string& where = "training state") {
+    torch::serialize::InputArchive gen, ema, fake, phi, psi;
     archive.read("generator", gen);
     archive.read("ema_generator", ema);
     archive.read("fake_score", fake);
@@ -279,10 +271,31 @@ class Davi {
     if (discriminator_) {
       torch::serialize::InputArchive disc, disc_optimizer;
       DAVI_CHECK(archive.try_read("discriminator", disc) && archive.try_read("discriminator_optimizer", disc_optimizer),
-                 path.string(), ": the training state has no discriminator, but method.adversarial is on");
+                 where, ": the training state has no discriminator, but method.adversarial is on");
       discriminator_->load(disc);
       discriminator_optimizer_->load(disc_optimizer);
     }
+  }
+
+  /// save(archive) into a file, written atomically.
+  void save(const std::filesystem::path& path) {
+    write_atomically(path, [&](const std::filesystem::path& tmp) {
+      torch::serialize::OutputArchive archive;
+      save(archive);
+      archive.save_to(tmp.string());
+    });
+  }
+
+  /// Restores a file written by save(path); false when `path` does not exist.
+  bool resume(const std::filesystem::path& path) {
+    if (!std::filesystem::exists(path)) return false;
+    torch::serialize::InputArchive archive;
+    try {
+      archive.load_from(path.string());
+    } catch (const std::exception&) {
+      detail::fail(path.string(), ": not a readable DAVI training state");
+    }
+    load(archive, path.string());
     return true;
   }
 
@@ -295,6 +308,7 @@ class Davi {
   }
 
   std::int64_t step() const { return step_; }
+  const Options& options() const { return options_; }
   Op& op() { return op_; }
   const operators::GaussianNoise& noise() const { return noise_; }
   const Sched& schedule() const { return schedule_; }

@@ -17,6 +17,19 @@ namespace davi {
 template <class O>
 concept VisitableOptions = requires(O& o) { o.visit([](const char*, auto&, const char*) {}); };
 
+/// A field that reads and writes its own JSON (for example a policy chosen by name, runner/registry.hpp).
+template <class T>
+concept JsonField = requires(T& t, const T& c, const nlohmann::json& j, const std::string& path) {
+  t.read(j, path);
+  { c.to_json() } -> std::same_as<nlohmann::json>;
+};
+
+namespace detail {
+/// The JSON of one field's value.
+template <class T>
+nlohmann::json field_json(const T& field);
+}  // namespace detail
+
 namespace detail {
 inline const char* json_type_name(const nlohmann::json& j) { return j.type_name(); }
 
@@ -39,6 +52,8 @@ void read_value(const nlohmann::json& j, T& out, const std::string& path) {
   };
   if constexpr (std::is_same_v<T, nlohmann::json>) {
     out = j;  // read later by the policy that owns it
+  } else if constexpr (JsonField<T>) {
+    out.read(j, path);
   } else if constexpr (VisitableOptions<T>) {
     detail::read_options(j, out, path);
   } else if constexpr (std::is_same_v<T, bool>) {
@@ -98,28 +113,31 @@ O options_from_json(const nlohmann::json& j, const std::string& path) {
 }
 
 template <VisitableOptions O>
-nlohmann::json options_to_json(O options);
-
-template <VisitableOptions O>
 nlohmann::json options_to_json(O options) {
   nlohmann::json j = nlohmann::json::object();
-  options.visit([&](const char* key, auto& field, const char*) {
-    if constexpr (VisitableOptions<std::decay_t<decltype(field)>>) j[key] = options_to_json(field);
-    else j[key] = field;
-  });
+  options.visit([&](const char* key, auto& field, const char*) { j[key] = detail::field_json(field); });
   return j;
 }
 
-/// One entry per field: name, default value, description (for `davi_run --list`).
+namespace detail {
+template <class T>
+nlohmann::json field_json(const T& field) {
+  if constexpr (JsonField<T>) return field.to_json();
+  else if constexpr (VisitableOptions<T>) return options_to_json(field);
+  else return field;
+}
+}  // namespace detail
+
+/// One entry per field: name, default value, description (for `davi_run --list`); a nested options
+/// struct also lists its own fields under "fields".
 template <VisitableOptions O>
 nlohmann::json options_documentation() {
   nlohmann::json doc = nlohmann::json::array();
   O defaults;
-  defaults.visit([&](const char* key, auto& field, const char* what) {
-    nlohmann::json value;
-    if constexpr (VisitableOptions<std::decay_t<decltype(field)>>) value = options_to_json(field);
-    else value = field;
-    doc.push_back({{"key", key}, {"default", value}, {"description", what}});
+  defaults.visit([&]<class F>(const char* key, F& field, const char* what) {
+    nlohmann::json entry = {{"key", key}, {"default", detail::field_json(field)}, {"description", what}};
+    if constexpr (VisitableOptions<F> && !JsonField<F>) entry["fields"] = options_documentation<F>();
+    doc.push_back(std::move(entry));
   });
   return doc;
 }

@@ -1,41 +1,36 @@
 #pragma once
-// Training of a ScorePrior by denoising score matching: AdamW, gradient clipping, EMA of the weights,
-// and a resumable state (weights, EMA, optimiser, step, RNG streams, log) saved atomically.
+// Training of a ScorePrior by denoising score matching: AdamW, gradient clipping, EMA of the weights.
+// A ResumableTrainer: core/training_loop.hpp runs it, logs it and checkpoints it.
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "davi/core/options.hpp"
 #include "davi/core/rng.hpp"
-#include "davi/core/timer.hpp"
+#include "davi/core/training_loop.hpp"
 #include "davi/prior/checkpoint.hpp"
 #include "davi/prior/dsm.hpp"
 
 namespace davi::prior {
 
 struct PriorTrainingOptions {
-  int steps = 20000;
+  TrainingLoopOptions loop{.steps = 20000, .log_every = 50, .checkpoint_every = 500};
   int batch_size = 64;
   double lr = 2e-4;
   double weight_decay = 0.0;
   double grad_clip = 1.0;
   double ema_decay = 0.999;
-  int log_every = 50;
-  int checkpoint_every = 500;
   bool channels_last = false;
   template <class V>
   void visit(V&& v) {
-    v("steps", steps, "optimiser steps in total");
+    loop.visit(v);
     v("batch_size", batch_size, "images per step");
     v("lr", lr, "AdamW learning rate");
     v("weight_decay", weight_decay, "AdamW weight decay");
     v("grad_clip", grad_clip, "clip the gradient norm to this (0 = off)");
     v("ema_decay", ema_decay, "decay of the weight EMA that becomes the prior");
-    v("log_every", log_every, "steps between log rows");
-    v("checkpoint_every", checkpoint_every, "steps between resumable checkpoints");
     v("channels_last", channels_last, "channels_last memory layout for images and conv weights (oneDNN is faster)");
   }
 };
@@ -53,8 +48,7 @@ class PriorTrainer {
         optimizer_(net_->parameters(),
                    torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay)),
         images_(train_images.to(device)),
-        rng_(seed, device),
-        batch_rng_(seed + 1, c10::kCPU) {
+        rng_(seed, device) {
     net_->to(device);
     ema_->to(device);
     if (options.channels_last) {
@@ -66,16 +60,13 @@ class PriorTrainer {
     ema_->eval();
   }
 
-  int step() const { return step_; }
-  double seconds() const { return seconds_; }
-  bool finished() const { return step_ >= options_.steps; }
-  const std::string& log_csv() const { return log_; }
+  std::int64_t step() const { return step_; }
+  bool finished() const { return step_ >= options_.loop.steps; }
 
-  /// One DSM step on a random batch; returns the loss.
-  double train_step() {
-    Timer timer;
+  /// One DSM step on a batch drawn from `batches`.
+  LossRow train_step(Rng& batches) {
     net_->train();
-    const auto idx = batch_rng_.randint(0, images_.size(0), {options_.batch_size}).to(images_.device());
+    const auto idx = batches.randint(0, images_.size(0), {options_.batch_size}).to(images_.device());
     const auto x0 = images_.index_select(0, idx);
     auto loss = dsm_loss([&](const auto& x, const auto& t) { return net_->forward(x, t); }, schedule_, x0, rng_);
     optimizer_.zero_grad();
@@ -84,65 +75,37 @@ class PriorTrainer {
     optimizer_.step();
     ema_update(*ema_, *net_, options_.ema_decay);
     ++step_;
-    const double value = loss.item<double>();
-    seconds_ += timer.seconds();
-    running_loss_ += value;
-    ++running_count_;
-    if (step_ % options_.log_every == 0 || step_ == options_.steps) {
-      std::ostringstream row;
-      row << step_ << ',' << running_loss_ / running_count_ << ',' << seconds_ << '\n';
-      log_ += row.str();
-      running_loss_ = 0;
-      running_count_ = 0;
-    }
-    return value;
+    return {{"dsm_loss", loss.item<double>()}};
   }
 
   /// The EMA weights as a prior (shares the EMA network).
   ScorePrior ema_prior() { return ScorePrior(ema_, schedule_, config_); }
 
-  void save_state(const std::filesystem::path& path) {
-    write_atomically(path, [&](const std::filesystem::path& tmp) {
-      torch::serialize::OutputArchive archive, net, ema, optimizer;
-      net_->save(net);
-      ema_->save(ema);
-      optimizer_.save(optimizer);
-      archive.write("net", net);
-      archive.write("ema", ema);
-      archive.write("optimizer", optimizer);
-      archive.write("step", torch::tensor(static_cast<int64_t>(step_)));
-      archive.write("seconds", torch::tensor(seconds_, torch::kDouble));
-      archive.write("rng", rng_.state());
-      archive.write("batch_rng", batch_rng_.state());
-      archive.write("log", c10::IValue(log_));
-      archive.save_to(tmp.string());
-    });
+  void save(torch::serialize::OutputArchive& archive) {
+    torch::serialize::OutputArchive net, ema, optimizer;
+    net_->save(net);
+    ema_->save(ema);
+    optimizer_.save(optimizer);
+    archive.write("net", net);
+    archive.write("ema", ema);
+    archive.write("optimizer", optimizer);
+    archive.write("step", torch::tensor(step_));
+    archive.write("rng", rng_.state());
   }
 
-  /// Restores a state written by save_state; returns false when there is none.
-  bool resume(const std::filesystem::path& path) {
-    if (!std::filesystem::exists(path)) return false;
-    torch::serialize::InputArchive archive, net, ema, optimizer;
-    archive.load_from(path.string());
+  void load(torch::serialize::InputArchive& archive) {
+    torch::serialize::InputArchive net, ema, optimizer;
     archive.read("net", net);
     archive.read("ema", ema);
     archive.read("optimizer", optimizer);
     net_->load(net);
     ema_->load(ema);
     optimizer_.load(optimizer);
-    torch::Tensor step, seconds, rng, batch_rng;
+    torch::Tensor step, rng;
     archive.read("step", step);
-    archive.read("seconds", seconds);
     archive.read("rng", rng);
-    archive.read("batch_rng", batch_rng);
-    c10::IValue log;
-    archive.read("log", log);
-    step_ = static_cast<int>(step.item<int64_t>());
-    seconds_ = seconds.item<double>();
+    step_ = step.item<std::int64_t>();
     rng_.set_state(rng);
-    batch_rng_.set_state(batch_rng);
-    log_ = log.toStringRef();
-    return true;
   }
 
  private:
@@ -152,12 +115,8 @@ class PriorTrainer {
   networks::UNet net_, ema_;
   torch::optim::AdamW optimizer_;
   torch::Tensor images_;
-  Rng rng_, batch_rng_;
-  int step_ = 0;
-  double seconds_ = 0;
-  double running_loss_ = 0;
-  int running_count_ = 0;
-  std::string log_ = "step,dsm_loss,seconds\n";
+  Rng rng_;
+  std::int64_t step_ = 0;
 };
 
 }  // namespace davi::prior

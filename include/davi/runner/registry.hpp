@@ -1,12 +1,14 @@
 #pragma once
 // The runner's registry: the one place that maps JSON names to policy types.
-// Adding a policy = one new file + one entry in the matching type list below.
+// Adding a policy = one new file + one entry in the matching type list below (methods: runner/methods.hpp).
+//
+// A policy is written in JSON either as its name alone, "ikl", which takes every default, or as an
+// object holding its name and any options beside it: {"name": "ikl", "t_max": 400}.
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <tuple>
-
-#include <optional>
 #include <variant>
 
 #include "davi/bridges/bridges.hpp"
@@ -20,7 +22,7 @@ namespace davi::runner {
 using ScheduleTypes = std::tuple<schedules::Linear, schedules::SqrtLinear, schedules::Cosine>;
 using OperatorTypes = std::tuple<operators::Identity, operators::GaussianBlur, operators::SuperResolution,
                                  operators::BoxInpainting, operators::RandomInpainting, operators::Colorization>;
-using DivergenceTypes = std::tuple<objectives::Ikl, objectives::Kl>;
+using DivergenceTypes = std::tuple<objectives::Kl, objectives::Ikl>;
 using BridgeTypes = std::tuple<bridges::Ppb, bridges::None>;
 
 /// A policy chosen by name, with its options, before it is constructed (constructing a divergence or a
@@ -56,40 +58,57 @@ std::string policy_names() {
   return names;
 }
 
-/// Reads {"name": ..., "options": {...}} at `path`, checking the name against the type list.
-/// Calls make.template operator()<T>(options) for the named T and returns its result.
-template <class Types, class Result, class Make>
-Result make_policy(const nlohmann::json& spec, const std::string& path, Make&& make) {
-  DAVI_CHECK(spec.is_object(), path, ": expected an object {\"name\": ..., \"options\": {...}}, got ",
-             spec.type_name());
-  for (const auto& [key, value] : spec.items()) {
-    DAVI_CHECK(key == "name" || key == "options", path, ".", key, ": unknown key; expected one of: name, options");
+/// Reads a policy spec at `path`: "name" or {"name": "...", option: value, ...}. Unknown names and
+/// options stop with the JSON path and what was expected.
+template <class Types>
+ChoiceVariant<Types> choose(const nlohmann::json& spec, const std::string& path) {
+  DAVI_CHECK(spec.is_string() || spec.is_object(), path, ": expected a name (one of: ", policy_names<Types>(),
+             ") or an object {\"name\": ..., options...}, got ", spec.type_name(), " ", spec.dump());
+  if (spec.is_object()) {
+    DAVI_CHECK(spec.contains("name") && spec["name"].is_string(), path, ".name: expected a string naming one of: ",
+               policy_names<Types>());
   }
-  DAVI_CHECK(spec.contains("name") && spec["name"].is_string(), path, ".name: expected a string naming one of: ",
-             policy_names<Types>());
-  const auto name = spec["name"].get<std::string>();
-  const nlohmann::json options = spec.value("options", nlohmann::json::object());
-  std::optional<Result> result;
+  const auto name = spec.is_string() ? spec.get<std::string>() : spec["name"].get<std::string>();
+  nlohmann::json options = spec.is_object() ? spec : nlohmann::json::object();
+  options.erase("name");
+  std::optional<ChoiceVariant<Types>> result;
   for_each_type<Types>([&]<class T>() {
     if (!result && name == T::name)
-      result.emplace(make.template operator()<T>(
-          options_from_json<typename T::Options>(options, path + ".options")));
+      result.emplace(Choice<T>{options_from_json<typename T::Options>(options, path)});
   });
-  DAVI_CHECK(result.has_value(), path, ".name: unknown \"", name, "\"; expected one of: ", policy_names<Types>());
+  DAVI_CHECK(result.has_value(), path, ": unknown \"", name, "\"; expected one of: ", policy_names<Types>());
   return std::move(*result);
 }
 
-inline schedules::DiscreteSchedule make_schedule(const nlohmann::json& spec, const std::string& path) {
-  return make_policy<ScheduleTypes, schedules::DiscreteSchedule>(
-      spec, path, []<class T>(const typename T::Options& o) -> schedules::DiscreteSchedule { return T(o); });
-}
-
-/// Reads {"name": ..., "options": {...}} into the matching Choice.
+/// An option field that holds a policy of one kind: reads strictly, writes back in full
+/// ({"name": ..., every option with its value}), so a resolved config says exactly what ran.
 template <class Types>
-ChoiceVariant<Types> choose(const nlohmann::json& spec, const std::string& path) {
-  return make_policy<Types, ChoiceVariant<Types>>(spec, path, []<class T>(const typename T::Options& o) {
-    return ChoiceVariant<Types>(Choice<T>{o});
-  });
+class Policy {
+ public:
+  explicit Policy(std::string_view name) : choice_(choose<Types>(nlohmann::json(std::string(name)), "")) {}
+
+  void read(const nlohmann::json& j, const std::string& path) { choice_ = choose<Types>(j, path); }
+  nlohmann::json to_json() const {
+    return std::visit(
+        [](const auto& c) {
+          nlohmann::json j = {{"name", std::string(std::decay_t<decltype(c)>::Type::name)}};
+          j.update(options_to_json(c.options));
+          return j;
+        },
+        choice_);
+  }
+  std::string name() const {
+    return std::visit([](const auto& c) { return std::string(std::decay_t<decltype(c)>::Type::name); }, choice_);
+  }
+  const ChoiceVariant<Types>& choice() const { return choice_; }
+
+ private:
+  ChoiceVariant<Types> choice_;
+};
+
+inline schedules::DiscreteSchedule make_schedule(const Policy<ScheduleTypes>& policy) {
+  return std::visit([](const auto& c) -> schedules::DiscreteSchedule { return typename std::decay_t<decltype(c)>::Type(c.options); },
+                    policy.choice());
 }
 
 /// {"name": {"key": {"default": ..., "description": ...}}} for every policy of a kind.

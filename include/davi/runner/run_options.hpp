@@ -1,6 +1,6 @@
 #pragma once
-// The keys every experiment file has at its top level, read by each task's options through
-// `run.visit(v)` so they sit at the same JSON level as the task's own keys.
+// The keys every experiment file has at its top level, read by each kind's config through
+// `run.visit(v)` so they sit at the same JSON level as the kind's own sections.
 #include <cstdint>
 #include <string>
 
@@ -10,21 +10,28 @@
 namespace davi::runner {
 
 struct RunOptions {
-  std::string task;
-  std::string output;
+  std::string kind;    // set by each kind's Config
+  std::string output;  // "" = results/<experiment file name without .json>
   std::int64_t seed = 0;
   std::string device = "cpu";
   int threads = 0;
 
   template <class V>
   void visit(V&& v) {
-    v("task", task, "what to run");
-    v("output", output, "output folder");
+    v("kind", kind, "what the file runs: inverse_problem (default), train_prior or train_classifier");
+    v("output", output, "output folder (default results/<file name>); inverse_problem runs go to <output>/<run_id>");
     v("seed", seed, "seed of every random stream");
     v("device", device, "cpu, cuda, cuda:N or auto");
     v("threads", threads, "CPU threads (0 = all hardware threads)");
   }
 };
+
+/// The defaults of a kind's config: every key at its default, `kind` set.
+inline RunOptions run_options_of(std::string kind) {
+  RunOptions run;
+  run.kind = std::move(kind);
+  return run;
+}
 
 /// Device and thread count in force for a run.
 struct RunPlace {

@@ -1,68 +1,87 @@
 #pragma once
-// davi_run's entry point: reads an experiment file, dispatches on its "task", and turns every
-// davi::Error into one line on stderr with exit code 2 before any output is written.
-#include <fstream>
+// davi_run's entry point:
+//   davi_run FILE.json             plan the experiment, run what is not finished, write the summary
+//   davi_run --validate FILE.json  plan only: check the file and list its runs with their ids and status
+//   davi_run --list                every kind, policy and method with its options and defaults
+// A bad file stops before any work with one line naming the JSON path, exit code 2, nothing written.
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "davi/runner/registry.hpp"
-#include "davi/runner/sample_prior.hpp"
-#include "davi/runner/train_davi.hpp"
-#include "davi/runner/train_prior.hpp"
+#include "davi/runner/experiment.hpp"
+#include "davi/runner/summary.hpp"
 
 namespace davi::runner {
 
-inline nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  DAVI_CHECK(in.good(), path, ": cannot open experiment file");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    detail::fail(path, ": invalid JSON at byte ", e.byte);
-  }
-}
-
-inline std::string task_of(const nlohmann::json& config) {
-  DAVI_CHECK(config.is_object(), "(top level): expected an object");
-  DAVI_CHECK(config.contains("task") && config["task"].is_string(),
-             "task: expected a string naming one of: train_prior, sample_prior, train_davi");
-  const auto task = config["task"].get<std::string>();
-  DAVI_CHECK(task == "train_prior" || task == "sample_prior" || task == "train_davi", "task: unknown \"", task,
-             "\"; expected one of: train_prior, sample_prior, train_davi");
-  return task;
-}
-
-inline void validate_file(const nlohmann::json& config) {
-  const auto task = task_of(config);
-  if (task == "train_prior") validate(options_from_json<TrainPriorExperiment>(config, ""));
-  else if (task == "sample_prior") validate(options_from_json<SamplePriorExperiment>(config, ""));
-  else validate(options_from_json<TrainDaviExperiment>(config, ""));
-}
-
 /// Human-readable listing: each kind, each policy, each option with its default and meaning.
 inline void print_list(std::ostream& out) {
-  const auto print_options = [&](const nlohmann::json& doc) {
-    for (const auto& field : doc)
-      out << "    " << field["key"].get<std::string>() << " = " << field["default"].dump() << "    # "
-          << field["description"].get<std::string>() << "\n";
-  };
-  const nlohmann::json kinds = {
-      {"task", {{"train_prior", options_documentation<TrainPriorExperiment>()},
-                {"sample_prior", options_documentation<SamplePriorExperiment>()},
-                {"train_davi", options_documentation<TrainDaviExperiment>()}}},
+  nlohmann::json kinds = nlohmann::json::object();
+  for_each_type<KindTypes>(
+      [&]<class K>() { kinds[std::string(K::name)] = options_documentation<typename K::Config>(); });
+  const nlohmann::json sections = {
+      {"kind", kinds},
+      {"method", list_policies<MethodTypes>()},
+      {"task.operator", list_policies<OperatorTypes>()},
+      {"method.divergence", list_policies<DivergenceTypes>()},
+      {"method.bridge", list_policies<BridgeTypes>()},
       {"schedule", list_policies<ScheduleTypes>()},
-      {"operator", list_policies<OperatorTypes>()},
-      {"divergence", list_policies<DivergenceTypes>()},
-      {"bridge", list_policies<BridgeTypes>()},
   };
-  for (const auto& [kind, policies] : kinds.items()) {
-    out << kind << ":\n";
+  const auto print_options = [&](const auto& self, const nlohmann::json& doc, const std::string& prefix) -> void {
+    for (const auto& field : doc) {
+      const auto key = prefix + field["key"].get<std::string>();
+      if (field.contains("fields")) {
+        out << "    " << key << ":    # " << field["description"].get<std::string>() << "\n";
+        self(self, field["fields"], key + ".");
+      } else {
+        out << "    " << key << " = " << field["default"].dump() << "    # " << field["description"].get<std::string>()
+            << "\n";
+      }
+    }
+  };
+  for (const auto& [section, policies] : sections.items()) {
+    out << section << ":\n";
     for (const auto& [name, doc] : policies.items()) {
       out << "  " << name << "\n";
-      print_options(doc);
+      print_options(print_options, doc, "");
     }
   }
+}
+
+/// Runs tools/plot_summary.py on the experiment's summary.csv when the script is reachable from here.
+inline void make_figure(const Plan& plan) {
+  const char* script_env = std::getenv("DAVI_PLOT_SCRIPT");
+  const std::filesystem::path script = script_env ? script_env : "tools/plot_summary.py";
+  if (!std::filesystem::exists(script)) {
+    std::cout << "figure: skipped (" << script.string() << " not found from here)\n";
+    return;
+  }
+  const auto command = script.string() + " " + (plan.output / "summary.csv").string();
+  if (std::system(command.c_str()) != 0) std::cout << "figure: " << command << " failed; the tables are written\n";
+}
+
+inline int execute(const Plan& plan) {
+  std::size_t done = 0;
+  for (const auto& run : plan.runs) {
+    ++done;
+    const auto status = run.status();
+    std::cout << "[" << done << "/" << plan.runs.size() << "] " << run.kind << " " << run.context.run_id;
+    for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << axis_label(key, value);
+    std::cout << " -> " << run.context.dir.string() << (status == "finished" ? " (finished, skipped)\n" : "\n")
+              << std::flush;
+    if (status == "finished") continue;
+    begin_run(run.context);
+    run.execute(run.context);
+  }
+  bool has_table = false;
+  for (const auto& run : plan.runs) has_table = has_table || run.kind == InverseProblem::name;
+  if (has_table) {
+    const auto rows = write_summary(plan);
+    std::cout << "summary: " << (plan.output / "summary.md").string() << " (" << rows << " runs)\n";
+    make_figure(plan);
+  }
+  return 0;
 }
 
 inline int main(int argc, char** argv) {
@@ -77,20 +96,27 @@ inline int main(int argc, char** argv) {
     return 2;
   }
   const std::string path = argv[argc - 1];
+  Plan plan;
   try {
-    const auto config = read_json_file(path);
-    validate_file(config);
-    if (validate_only) {
-      std::cout << path << ": valid\n";
-      return 0;
-    }
-    const auto task = task_of(config);
-    if (task == "train_prior") return run_train_prior(config, path);
-    if (task == "sample_prior") return run_sample_prior(config, path);
-    return run_train_davi(config, path);
+    plan = plan_experiment(read_json_file(path), path);
   } catch (const Error& e) {
     std::cerr << path << ": " << e.what() << "\n";
     return 2;
+  }
+  if (validate_only) {
+    std::cout << path << ": valid, " << plan.runs.size() << " run" << (plan.runs.size() == 1 ? "" : "s") << "\n";
+    for (const auto& run : plan.runs) {
+      std::cout << "  " << run.context.run_id << " " << run.status() << " " << run.context.dir.string();
+      for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << axis_label(key, value);
+      std::cout << "\n";
+    }
+    return 0;
+  }
+  try {
+    return execute(plan);
+  } catch (const Error& e) {
+    std::cerr << path << ": " << e.what() << "\n";
+    return 1;  // failed during the work; finished runs and checkpoints are kept
   }
 }
 

@@ -1,0 +1,142 @@
+#pragma once
+// The one resumable training loop every trained thing in davi runs through (the prior, the feature
+// classifier, DAVI's generator). It owns what a trainer should not have to: the batch stream, a log of
+// the trainer's losses averaged over `log_every` steps, wall time, the progress display, and one
+// checkpoint file, written atomically, that holds the trainer's state and the loop's together, so a run
+// killed at any moment resumes from its last checkpoint and continues exactly as if never stopped.
+#include <torch/serialize.h>
+
+#include <concepts>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "davi/core/atomic_file.hpp"
+#include "davi/core/check.hpp"
+#include "davi/core/progress.hpp"
+#include "davi/core/rng.hpp"
+#include "davi/core/timer.hpp"
+
+namespace davi {
+
+struct TrainingLoopOptions {
+  int steps = 1000;
+  int log_every = 50;
+  int checkpoint_every = 250;
+  template <class V>
+  void visit(V&& v) {
+    v("steps", steps, "optimiser steps in total");
+    v("log_every", log_every, "steps between rows of train_log.csv");
+    v("checkpoint_every", checkpoint_every, "steps between resumable checkpoints (train_state.pt)");
+  }
+};
+
+/// Checks the loop options, naming them under `path` ("method.training").
+inline void validate(const TrainingLoopOptions& o, const std::string& path) {
+  DAVI_CHECK(o.steps > 0, path, ".steps: expected a positive integer, got ", o.steps);
+  DAVI_CHECK(o.log_every > 0, path, ".log_every: expected a positive integer, got ", o.log_every);
+  DAVI_CHECK(o.checkpoint_every > 0 && o.checkpoint_every % o.log_every == 0, path,
+             ".checkpoint_every: expected a positive multiple of log_every (", o.log_every, "), got ",
+             o.checkpoint_every, "; a checkpoint between log rows would lose the partial averages");
+}
+
+/// Named values one training step reports (losses); the names become the log's columns.
+using LossRow = std::vector<std::pair<std::string, double>>;
+
+/// What train_resumably needs of a trainer: its step count, one step drawing its batch from the
+/// loop's stream, and its whole state in and out of an archive.
+template <class T>
+concept ResumableTrainer = requires(T& t, Rng& batches, torch::serialize::OutputArchive& out,
+                                    torch::serialize::InputArchive& in) {
+  { t.step() } -> std::convertible_to<std::int64_t>;
+  { t.train_step(batches) } -> std::same_as<LossRow>;
+  t.save(out);
+  t.load(in);
+};
+
+struct TrainingRecord {
+  std::int64_t steps = 0;
+  double seconds = 0;  // training wall time, summed over every resumption
+  bool resumed = false;
+};
+
+/// Trains until `o.steps`, resuming from `dir`/train_state.pt when it exists. Writes
+/// `dir`/train_log.csv (step, the trainer's values, cumulative seconds) at every checkpoint.
+template <ResumableTrainer T>
+TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const std::filesystem::path& dir,
+                               std::uint64_t batch_seed, const std::string& label) {
+  const auto state_path = dir / "train_state.pt";
+  Rng batches(batch_seed, c10::kCPU);
+  TrainingRecord record;
+  std::string log;
+  if (std::filesystem::exists(state_path)) {
+    torch::serialize::InputArchive archive, trainer_archive;
+    try {
+      archive.load_from(state_path.string());
+    } catch (const std::exception&) {
+      detail::fail(state_path.string(), ": not a readable training state; delete it to start over");
+    }
+    c10::IValue saved_log, saved_seconds;
+    at::Tensor batch_state;
+    DAVI_CHECK(archive.try_read("trainer", trainer_archive) && archive.try_read("log", saved_log) &&
+                   archive.try_read("seconds", saved_seconds) && archive.try_read("batch_rng", batch_state),
+               state_path.string(), ": not a davi training state (missing trainer, log, seconds or batch_rng)");
+    trainer.load(trainer_archive);
+    log = saved_log.toStringRef();
+    record.seconds = saved_seconds.toDouble();
+    batches.set_state(batch_state);
+    record.resumed = true;
+    std::fprintf(stderr, "%s: resumed %s at step %lld\n", label.c_str(), state_path.string().c_str(),
+                 static_cast<long long>(trainer.step()));
+  }
+  const auto checkpoint = [&] {
+    write_atomically(state_path, [&](const std::filesystem::path& tmp) {
+      torch::serialize::OutputArchive archive, trainer_archive;
+      trainer.save(trainer_archive);
+      archive.write("trainer", trainer_archive);
+      archive.write("log", c10::IValue(log));
+      archive.write("seconds", c10::IValue(record.seconds));
+      archive.write("batch_rng", batches.state());
+      archive.save_to(tmp.string());
+    });
+    write_text_atomically(dir / "train_log.csv", log);
+  };
+
+  Progress progress(label, o.steps, trainer.step());
+  LossRow sums;
+  int in_sums = 0;
+  while (trainer.step() < o.steps) {
+    Timer timer;
+    const LossRow row = trainer.train_step(batches);
+    record.seconds += timer.seconds();
+    if (sums.empty()) {
+      sums = row;
+      for (auto& [name, value] : sums) value = 0;
+    }
+    for (std::size_t i = 0; i < row.size(); ++i) sums[i].second += row[i].second;
+    ++in_sums;
+    const std::int64_t step = trainer.step();
+    progress.update(step, row.empty() ? "" : row.front().first + " " + std::to_string(row.front().second));
+    if (step % o.log_every == 0 || step == o.steps) {
+      std::ostringstream line;
+      if (log.empty()) {
+        line << "step";
+        for (const auto& [name, value] : sums) line << ',' << name;
+        line << ",seconds\n";
+      }
+      line << step;
+      for (const auto& [name, value] : sums) line << ',' << value / in_sums;
+      line << ',' << record.seconds << '\n';
+      log += line.str();
+      for (auto& [name, value] : sums) value = 0;
+      in_sums = 0;
+    }
+    if (step % o.checkpoint_every == 0 || step == o.steps) checkpoint();
+  }
+  record.steps = trainer.step();
+  return record;
+}
+
+}  // namespace davi

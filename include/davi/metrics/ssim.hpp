@@ -1,0 +1,47 @@
+#pragma once
+// SSIM (Wang et al. 2004) with its reference settings: an 11 x 11 Gaussian window of sigma 1.5,
+// K1 = 0.01, K2 = 0.03, images mapped from [-1, 1] to [0, 1] (data range 1), local statistics with the
+// window's weights (no sample-covariance correction), "valid" windows only (no padding), averaged
+// over channels and positions: one value per image.
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "davi/core/check.hpp"
+
+namespace davi::metrics {
+
+struct SsimOptions {
+  int window = 11;
+  double sigma = 1.5;
+  double k1 = 0.01;
+  double k2 = 0.03;
+};
+
+/// Per-image SSIM (N values) of `estimate` against `truth`, both N x C x H x W in [-1, 1].
+inline at::Tensor ssim(const at::Tensor& estimate, const at::Tensor& truth, const SsimOptions& o = {}) {
+  DAVI_CHECK(estimate.sizes() == truth.sizes() && estimate.dim() == 4, "ssim: expected two N x C x H x W tensors of ",
+             "one shape, got estimate ", shape_string(estimate.sizes()), ", truth ", shape_string(truth.sizes()));
+  DAVI_CHECK(estimate.size(2) >= o.window && estimate.size(3) >= o.window, "ssim: images ",
+             shape_string(estimate.sizes()), " are smaller than the ", o.window, " x ", o.window, " window");
+  const auto to_unit = [](const at::Tensor& x) { return ((x.to(at::kDouble) + 1) / 2).clamp(0, 1); };
+  const auto x = to_unit(estimate), y = to_unit(truth);
+  const auto channels = x.size(1);
+  const auto opts = x.options();
+  const auto offsets = at::arange(o.window, opts) - (o.window - 1) / 2.0;
+  auto g = at::exp(-offsets.square() / (2 * o.sigma * o.sigma));
+  g = g / g.sum();
+  const auto window = at::outer(g, g).expand({channels, 1, o.window, o.window}).contiguous();
+  const std::vector<std::int64_t> one = {1, 1}, none = {0, 0};
+  const auto local_mean = [&](const at::Tensor& z) { return at::conv2d(z, window, {}, one, none, one, channels); };
+  const at::Tensor mx = local_mean(x);
+  const at::Tensor my = local_mean(y);
+  const at::Tensor vx = local_mean(x * x) - mx * mx;
+  const at::Tensor vy = local_mean(y * y) - my * my;
+  const at::Tensor cxy = local_mean(x * y) - mx * my;
+  const double c1 = o.k1 * o.k1, c2 = o.k2 * o.k2;
+  const auto map = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+  return map.reshape({x.size(0), -1}).mean(1);
+}
+
+}  // namespace davi::metrics

@@ -1,0 +1,116 @@
+#pragma once
+// A small Fashion-MNIST classifier whose activations are the feature space of davi's learned metrics
+// (metrics/feature_distance.hpp, metrics/frechet_distance.hpp). Two conv blocks (conv-ReLU-conv-ReLU,
+// 2x2 max-pool) and a fully connected embedding:
+//   1 x 28 x 28 -> c x 14 x 14 -> 2c x 7 x 7 -> embedding (ReLU) -> 10 logits.
+// Images are davi's usual [-1, 1] range; nothing is renormalised.
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "davi/core/atomic_file.hpp"
+#include "davi/core/options.hpp"
+
+namespace davi::networks {
+
+struct FeatureClassifierOptions {
+  int image_channels = 1;
+  int image_size = 28;
+  int channels = 32;
+  int embedding = 128;
+  int classes = 10;
+  double dropout = 0.3;
+  template <class V>
+  void visit(V&& v) {
+    v("image_channels", image_channels, "channels of the images");
+    v("image_size", image_size, "side of the square images (divisible by 4)");
+    v("channels", channels, "channels of the first block (the second has twice as many)");
+    v("embedding", embedding, "width of the embedding used by the Frechet distance");
+    v("classes", classes, "number of classes");
+    v("dropout", dropout, "dropout before the last layer while training");
+  }
+};
+
+struct ClassifierFeatures {
+  std::vector<torch::Tensor> blocks;  // after each conv block, before pooling: N x c x H x W, N x 2c x H/2 x W/2
+  torch::Tensor embedding;            // N x embedding
+  torch::Tensor logits;               // N x classes
+};
+
+class FeatureClassifierImpl : public torch::nn::Module {
+ public:
+  explicit FeatureClassifierImpl(const FeatureClassifierOptions& o) : options_(o) {
+    const int c = o.channels;
+    block1_ = register_module("block1", conv_block(o.image_channels, c));
+    block2_ = register_module("block2", conv_block(c, 2 * c));
+    const int side = o.image_size / 4;
+    embed_ = register_module("embed", torch::nn::Linear(2 * c * side * side, o.embedding));
+    dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+    head_ = register_module("head", torch::nn::Linear(o.embedding, o.classes));
+  }
+
+  ClassifierFeatures features(const torch::Tensor& x) {
+    ClassifierFeatures f;
+    auto h = block1_->forward(x);
+    f.blocks.push_back(h);
+    h = block2_->forward(torch::max_pool2d(h, 2));
+    f.blocks.push_back(h);
+    f.embedding = torch::relu(embed_->forward(torch::max_pool2d(h, 2).flatten(1)));
+    f.logits = head_->forward(dropout_->forward(f.embedding));
+    return f;
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) { return features(x).logits; }
+
+  const FeatureClassifierOptions& options() const { return options_; }
+
+ private:
+  static torch::nn::Sequential conv_block(int in, int out) {
+    return torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)),
+                                 torch::nn::ReLU(),
+                                 torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1)),
+                                 torch::nn::ReLU());
+  }
+
+  FeatureClassifierOptions options_;
+  torch::nn::Sequential block1_{nullptr}, block2_{nullptr};
+  torch::nn::Linear embed_{nullptr}, head_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+TORCH_MODULE(FeatureClassifier);
+
+/// Writes the weights and the options (so loading needs nothing else), atomically.
+inline void save_feature_classifier(FeatureClassifier& net, const std::filesystem::path& path) {
+  write_atomically(path, [&](const std::filesystem::path& tmp) {
+    torch::serialize::OutputArchive archive, weights;
+    net->save(weights);
+    archive.write("net", weights);
+    archive.write("options", c10::IValue(options_to_json(net->options()).dump()));
+    archive.save_to(tmp.string());
+  });
+}
+
+/// Loads a classifier written by save_feature_classifier, in eval mode, onto `device`.
+inline FeatureClassifier load_feature_classifier(const std::filesystem::path& path, const c10::Device& device) {
+  DAVI_CHECK(std::filesystem::exists(path), path.string(),
+             ": feature classifier not found (experiments/train_classifier.json trains it)");
+  torch::serialize::InputArchive archive, weights;
+  try {
+    archive.load_from(path.string());
+  } catch (const std::exception&) {
+    davi::detail::fail(path.string(), ": not a readable davi feature classifier");
+  }
+  c10::IValue options;
+  DAVI_CHECK(archive.try_read("options", options) && archive.try_read("net", weights), path.string(),
+             ": not a davi feature classifier (missing options or net)");
+  FeatureClassifier net(options_from_json<FeatureClassifierOptions>(nlohmann::json::parse(options.toStringRef()),
+                                                                    path.string() + ":options"));
+  net->load(weights);
+  net->to(device);
+  net->eval();
+  return net;
+}
+
+}  // namespace davi::networks

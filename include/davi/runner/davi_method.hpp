@@ -1,0 +1,123 @@
+#pragma once
+// The registry entry "davi": trains Davi<Op, SqrtLinear, Divergence, Bridge> from the committed prior on
+// the train split (less the validation images), resumably, with fresh measurement noise every step;
+// then samples with one EMA-generator evaluation per sample (NFE 1, no backprops).
+#include <torch/torch.h>
+
+#include <iostream>
+#include <memory>
+
+#include "davi/amortized/davi.hpp"
+#include "davi/core/training_loop.hpp"
+#include "davi/data/fashion_mnist.hpp"
+#include "davi/prior/checkpoint.hpp"
+#include "davi/runner/method.hpp"
+#include "davi/runner/registry.hpp"
+
+namespace davi::runner {
+
+struct DaviMethod {
+  static constexpr std::string_view name = "davi";
+
+  struct Options {
+    Policy<DivergenceTypes> divergence{"ikl"};
+    Policy<BridgeTypes> bridge{"ppb"};
+    amortized::DaviOptions optimisation;
+    int batch_size = 32;
+    TrainingLoopOptions training{.steps = 2000, .log_every = 50, .checkpoint_every = 100};
+    template <class V>
+    void visit(V&& v) {
+      v("divergence", divergence, "divergence: ikl or kl (a name or {name, options...})");
+      v("bridge", bridge, "bridge: ppb or none (a name or {name, options...})");
+      optimisation.visit(v);
+      v("batch_size", batch_size, "clean training images per step");
+      v("training", training, "length of training and checkpoints");
+    }
+  };
+
+  static void validate(const Options& o, const MethodEnv& env) {
+    const schedules::SqrtLinear schedule;
+    std::visit([&](const auto& c) { typename std::decay_t<decltype(c)>::Type(c.options, schedule); },
+               o.divergence.choice());
+    std::visit([&](const auto& c) { typename std::decay_t<decltype(c)>::Type(c.options, schedule); },
+               o.bridge.choice());
+    DAVI_CHECK(o.optimisation.regression == "full" || o.optimisation.regression == "inpainting",
+               "method.regression: unknown \"", o.optimisation.regression, "\"; expected one of: full, inpainting");
+    DAVI_CHECK(o.batch_size > 0, "method.batch_size: expected a positive integer, got ", o.batch_size);
+    davi::validate(o.training, "method.training");
+    DAVI_CHECK(std::filesystem::exists(env.prior), "prior: file not found: ", env.prior);
+  }
+
+  template <class Op>
+  static std::unique_ptr<Method> make(const Options& o, Op op, const MethodEnv& env) {
+    return std::visit(
+        [&](const auto& div, const auto& bridge) -> std::unique_ptr<Method> {
+          using Div = typename std::decay_t<decltype(div)>::Type;
+          using Br = typename std::decay_t<decltype(bridge)>::Type;
+          return std::make_unique<Run<Op, Div, Br>>(o, std::move(op), div.options, bridge.options, env);
+        },
+        o.divergence.choice(), o.bridge.choice());
+  }
+
+ private:
+  template <class Op, class Div, class Br>
+  class Run final : public Method {
+    using Davi = amortized::Davi<Op, schedules::SqrtLinear, Div, Br>;
+
+   public:
+    Run(const Options& o, Op op, const typename Div::Options& div, const typename Br::Options& bridge,
+        const MethodEnv& env)
+        : options_(o), env_(env), davi_(make_davi(o, std::move(op), div, bridge, env)) {}
+
+    nlohmann::json prepare(const RunContext& run) override {
+      const auto train = data::load_fashion_mnist("train").images;
+      Trainer trainer{davi_, train.narrow(0, 0, train.size(0) - env_.validation_images).to(env_.device),
+                      options_.batch_size};
+      const auto record = train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "davi");
+      prior::save_module(*davi_.ema_generator(), run.dir / "generator_ema.pt");
+      return {{"training_steps", record.steps},
+              {"training_seconds", record.seconds},
+              {"training_images", trainer.images.size(0)}};
+    }
+
+    at::Tensor solve(const at::Tensor& y, int samples, Rng& rng, Cost& cost) override {
+      cost.network_evaluations += samples;  // one generator pass per sample
+      return davi_.sample(y, samples, rng);
+    }
+
+   private:
+    /// Davi as a ResumableTrainer: batches of clean images drawn from the loop's stream.
+    struct Trainer {
+      Davi& davi;
+      at::Tensor images;
+      int batch_size;
+      std::int64_t step() const { return davi.step(); }
+      LossRow train_step(Rng& batches) {
+        const auto idx = batches.randint(0, images.size(0), {batch_size}).to(images.device());
+        const auto l = davi.train_step(images.index_select(0, idx));
+        LossRow row = {{"score_loss", l.score},  {"divergence", l.divergence}, {"fidelity", l.fidelity},
+                       {"regression", l.regression}, {"total", l.total}};
+        if (davi.options().adversarial)
+          row.insert(row.end(), {{"adversarial", l.adversarial}, {"adversarial_weight", l.adversarial_weight},
+                                 {"discriminator", l.discriminator}});
+        return row;
+      }
+      void save(torch::serialize::OutputArchive& archive) { davi.save(archive); }
+      void load(torch::serialize::InputArchive& archive) { davi.load(archive); }
+    };
+
+    static Davi make_davi(const Options& o, Op op, const typename Div::Options& div,
+                          const typename Br::Options& bridge, const MethodEnv& env) {
+      auto p = prior::load_prior(env.prior, env.device);
+      DAVI_CHECK(p.schedule().betas().allclose(schedules::SqrtLinear().betas(), 0, 1e-12), "prior: ", env.prior,
+                 " was not trained with the sqrt_linear schedule, which DAVI uses (reference/davi-method.md 9.1)");
+      return Davi::from_prior(p, std::move(op), env.noise, o.optimisation, {}, div, bridge, env.seed, env.device);
+    }
+
+    Options options_;
+    MethodEnv env_;
+    Davi davi_;
+  };
+};
+
+}  // namespace davi::runner

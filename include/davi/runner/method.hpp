@@ -1,0 +1,64 @@
+#pragma once
+// How the inverse_problem kind sees a method: an object that may need training first (prepare) and then
+// turns a batch of measurements into S samples each (solve). A registry entry (runner/methods.hpp) is a
+// type with a `name`, an `Options` struct, `validate(options, env)` and `make<Op>(options, op, env)`;
+// SolverMethod<S> makes that entry for any davi::Solver.
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "davi/concepts.hpp"
+#include "davi/core/cost.hpp"
+#include "davi/core/rng.hpp"
+#include "davi/operators/noise.hpp"
+#include "davi/runner/run_context.hpp"
+
+namespace davi::runner {
+
+/// What a method may use besides its options and the operator.
+struct MethodEnv {
+  std::string prior;                 // prior checkpoint path
+  operators::GaussianNoise noise;    // the measurement noise (sigma_y)
+  std::int64_t validation_images;   // the last N train images, held out of any training
+  std::uint64_t seed;
+  c10::Device device;
+};
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  /// Trains what needs training, resumably under run.dir; returns what to record about it.
+  virtual nlohmann::json prepare(const RunContext&) { return nlohmann::json::object(); }
+  /// `samples` estimates per measurement: N x samples x C x H x W.
+  virtual at::Tensor solve(const at::Tensor& y, int samples, Rng& rng, Cost& cost) = 0;
+};
+
+/// The registry entry of a per-measurement solver: each sample is one independent solve.
+template <class S>
+struct SolverMethod {
+  static constexpr std::string_view name = S::name;
+  using Options = typename S::Options;
+
+  static void validate(const Options& o, const MethodEnv&) { S{o}; }
+
+  template <class Op>
+  static std::unique_ptr<Method> make(const Options& o, Op op, const MethodEnv&) {
+    static_assert(Solver<S, Op>, "davi: the solver does not accept this operator (see its solve's constraint)");
+    struct Run final : Method {
+      Run(const Options& o, Op op) : solver(o), op(std::move(op)) {}
+      at::Tensor solve(const at::Tensor& y, int samples, Rng& rng, Cost& cost) override {
+        std::vector<at::Tensor> draws;
+        for (int s = 0; s < samples; ++s) draws.push_back(solver.solve(y, op, rng, cost));
+        return at::stack(draws, 1);
+      }
+      S solver;
+      Op op;
+    };
+    return std::make_unique<Run>(o, std::move(op));
+  }
+};
+
+}  // namespace davi::runner

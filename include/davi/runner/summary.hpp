@@ -1,0 +1,118 @@
+#pragma once
+// Per-experiment tables: summary.csv and summary.md, one row per finished inverse_problem run of the
+// plan, labelled by the run's values of the sweep axes, with cost and every metric. tools/plot_summary.py
+// turns summary.csv into summary.png.
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "davi/core/atomic_file.hpp"
+#include "davi/runner/experiment.hpp"
+
+namespace davi::runner {
+
+/// A sweep value as a short label: "kl", "ikl(t_max=400)", "0.1".
+inline std::string value_label(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_object() && value.contains("name") && value["name"].is_string()) {
+    std::string label = value["name"].get<std::string>(), options;
+    for (const auto& [key, v] : value.items())
+      if (key != "name") options += (options.empty() ? "" : ",") + key + "=" + value_label(v);
+    return options.empty() ? label : label + "(" + options + ")";
+  }
+  return value.dump();
+}
+
+/// The label of a run's value on one sweep axis; a method axis shows the method's name (its options
+/// are in its metrics.json, and the tables' method column names it).
+inline std::string axis_label(const std::string& key, const nlohmann::json& value) {
+  if (key == "method" && value.is_object() && value.contains("name")) return value_label(value["name"]);
+  return value_label(value);
+}
+
+struct SummaryTable {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+};
+
+inline std::string format_number(double v) {
+  std::ostringstream out;
+  out << std::setprecision(5) << v;
+  return out.str();
+}
+
+/// The table of the finished inverse_problem runs of a plan (runs without metrics are left out).
+inline SummaryTable summary_table(const Plan& plan) {
+  SummaryTable table;
+  std::vector<std::string> axes;
+  for (const auto& run : plan.runs)
+    for (const auto& [key, value] : run.assignment.items())
+      if (key != "method" && std::find(axes.begin(), axes.end(), key) == axes.end()) axes.push_back(key);
+  std::vector<std::string> metric_names = {"psnr", "psnr_of_mean"};
+  metric_names.insert(metric_names.end(), kMetricNames.begin() + 1, kMetricNames.end());
+  table.columns = {"run_id"};
+  table.columns.insert(table.columns.end(), axes.begin(), axes.end());
+  table.columns.insert(table.columns.end(), {"method", "nfe", "network_backprops", "seconds_per_image",
+                                             "training_seconds"});
+  table.columns.insert(table.columns.end(), metric_names.begin(), metric_names.end());
+  table.columns.push_back("sigma_y");
+  for (const auto& run : plan.runs) {
+    if (run.kind != InverseProblem::name || run.status() != "finished") continue;
+    std::ifstream in(run.context.dir / "metrics.json");
+    const auto m = nlohmann::json::parse(in);
+    std::vector<std::string> row = {run.context.run_id};
+    for (const auto& axis : axes) row.push_back(run.assignment.contains(axis) ? axis_label(axis, run.assignment[axis]) : "");
+    row.push_back(m["method"]["name"].get<std::string>());
+    row.push_back(format_number(m["nfe"].get<double>()));
+    row.push_back(format_number(m["network_backprops"].get<double>()));
+    row.push_back(format_number(m["seconds_per_image"].get<double>()));
+    row.push_back(m.contains("training") ? format_number(m["training"]["training_seconds"].get<double>()) : "0");
+    for (const auto& name : metric_names)
+      row.push_back(m["metrics"].contains(name) ? format_number(m["metrics"][name].get<double>()) : "");
+    row.push_back(format_number(m["sigma_y"].get<double>()));
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+inline std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string quoted = "\"";
+  for (const char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+/// Writes summary.csv and summary.md into the plan's output folder; returns the number of rows.
+inline std::size_t write_summary(const Plan& plan) {
+  const auto table = summary_table(plan);
+  std::string csv, md;
+  for (std::size_t c = 0; c < table.columns.size(); ++c) csv += (c ? "," : "") + csv_field(table.columns[c]);
+  csv += "\n";
+  for (const auto& row : table.rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) csv += (c ? "," : "") + csv_field(row[c]);
+    csv += "\n";
+  }
+  md = "# " + plan.experiment + "\n\n" + std::to_string(table.rows.size()) + " of " +
+       std::to_string(plan.runs.size()) + " runs finished. Written by `davi_run experiments/" + plan.experiment +
+       ".json`; each run's folder is `" + plan.output.string() +
+       "/<run_id>/`. psnr, ssim, classifier_* and consistency are means over images and samples; "
+       "psnr_of_mean is the PSNR of the mean of the samples; nfe and network_backprops are per sample.\n\n|";
+  for (const auto& c : table.columns) md += " " + c + " |";
+  md += "\n|";
+  for (std::size_t c = 0; c < table.columns.size(); ++c) md += "---|";
+  md += "\n";
+  for (const auto& row : table.rows) {
+    md += "|";
+    for (const auto& v : row) md += " " + v + " |";
+    md += "\n";
+  }
+  write_text_atomically(plan.output / "summary.csv", csv);
+  write_text_atomically(plan.output / "summary.md", md);
+  return table.rows.size();
+}
+
+}  // namespace davi::runner

@@ -1,0 +1,150 @@
+#pragma once
+// Kind "train_classifier": trains the Fashion-MNIST classifier whose activations the learned metrics use
+// (metrics/feature_distance.hpp, metrics/frechet_distance.hpp), resumably, on the train split, and
+// reports its accuracy on the whole test split. Writes classifier.pt, train_log.csv, config.json and
+// metrics.json to the output folder.
+#include <torch/torch.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "davi/core/core.hpp"
+#include "davi/core/training_loop.hpp"
+#include "davi/data/data.hpp"
+#include "davi/networks/feature_classifier.hpp"
+#include "davi/runner/run_context.hpp"
+#include "davi/runner/run_options.hpp"
+
+namespace davi::runner {
+
+struct ClassifierTrainingOptions {
+  TrainingLoopOptions loop{.steps = 2000, .log_every = 50, .checkpoint_every = 500};
+  int batch_size = 128;
+  double lr = 1e-3;
+  double weight_decay = 1e-4;
+  template <class V>
+  void visit(V&& v) {
+    loop.visit(v);
+    v("batch_size", batch_size, "images per step");
+    v("lr", lr, "AdamW learning rate");
+    v("weight_decay", weight_decay, "AdamW weight decay");
+  }
+};
+
+/// Cross-entropy training of a FeatureClassifier; a ResumableTrainer for train_resumably.
+class ClassifierTrainer {
+ public:
+  ClassifierTrainer(const networks::FeatureClassifierOptions& net_options, const ClassifierTrainingOptions& o,
+                    data::LabelledImages train, std::uint64_t seed, c10::Device device)
+      : options_(o),
+        net_(with_global_seed(seed, [&] { return networks::FeatureClassifier(net_options); })),
+        optimizer_(net_->parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay)),
+        images_(train.images.to(device)),
+        labels_(train.labels.to(device)) {
+    net_->to(device);
+  }
+
+  std::int64_t step() const { return step_; }
+  networks::FeatureClassifier& net() { return net_; }
+
+  LossRow train_step(Rng& batches) {
+    net_->train();
+    const auto idx = batches.randint(0, images_.size(0), {options_.batch_size}).to(images_.device());
+    const auto logits = net_->forward(images_.index_select(0, idx));
+    const auto labels = labels_.index_select(0, idx);
+    const auto loss = torch::nn::functional::cross_entropy(logits, labels);
+    optimizer_.zero_grad();
+    loss.backward();
+    optimizer_.step();
+    ++step_;
+    const double accuracy = (logits.argmax(1) == labels).to(at::kDouble).mean().item<double>();
+    return {{"cross_entropy", loss.item<double>()}, {"batch_accuracy", accuracy}};
+  }
+
+  void save(torch::serialize::OutputArchive& archive) {
+    torch::serialize::OutputArchive net, optimizer;
+    net_->save(net);
+    optimizer_.save(optimizer);
+    archive.write("net", net);
+    archive.write("optimizer", optimizer);
+    archive.write("step", torch::tensor(step_));
+  }
+
+  void load(torch::serialize::InputArchive& archive) {
+    torch::serialize::InputArchive net, optimizer;
+    archive.read("net", net);
+    archive.read("optimizer", optimizer);
+    net_->load(net);
+    optimizer_.load(optimizer);
+    at::Tensor step;
+    archive.read("step", step);
+    step_ = step.item<std::int64_t>();
+  }
+
+ private:
+  ClassifierTrainingOptions options_;
+  networks::FeatureClassifier net_;
+  torch::optim::AdamW optimizer_;
+  at::Tensor images_, labels_;
+  std::int64_t step_ = 0;
+};
+
+/// Fraction of `images` whose predicted class equals `labels`.
+inline double classifier_accuracy(networks::FeatureClassifier& net, const at::Tensor& images, const at::Tensor& labels,
+                                  int batch = 500) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  std::int64_t correct = 0;
+  for (std::int64_t i = 0; i < images.size(0); i += batch) {
+    const auto end = std::min(images.size(0), i + batch);
+    correct += (net->forward(images.slice(0, i, end)).argmax(1) == labels.slice(0, i, end)).sum().item<std::int64_t>();
+  }
+  return static_cast<double>(correct) / images.size(0);
+}
+
+struct TrainClassifier {
+  static constexpr std::string_view name = "train_classifier";
+  static constexpr bool kRunFolders = false;  // writes one artifact to `output`, referenced by path
+
+  struct Config {
+    RunOptions run = run_options_of("train_classifier");
+    networks::FeatureClassifierOptions network;
+    ClassifierTrainingOptions training;
+    template <class V>
+    void visit(V&& v) {
+      run.visit(v);
+      v("network", network, "classifier options");
+      v("training", training, "optimiser and length of training");
+    }
+  };
+
+  static void validate(const Config& e) {
+    davi::validate(e.training.loop, "training");
+    DAVI_CHECK(e.training.batch_size > 0, "training.batch_size: expected a positive integer, got ",
+               e.training.batch_size);
+    DAVI_CHECK(e.network.image_size % 4 == 0, "network.image_size: expected a multiple of 4, got ",
+               e.network.image_size);
+  }
+
+  static void run(const Config& e, const RunContext& ctx) {
+    const auto [device, threads] = enter(e.run);
+    const auto seed = static_cast<std::uint64_t>(e.run.seed);
+    ClassifierTrainer trainer(e.network, e.training, data::load_fashion_mnist("train"), seed, device);
+    const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_classifier");
+    networks::save_feature_classifier(trainer.net(), ctx.dir / "classifier.pt");
+    const auto test = data::load_fashion_mnist("test");
+    const double accuracy = classifier_accuracy(trainer.net(), test.images.to(device), test.labels.to(device));
+    finish_run(ctx,
+               {{"kind", name},
+                {"parameters", networks::parameter_count(*trainer.net())},
+                {"training_steps", record.steps},
+                {"training_seconds", record.seconds},
+                {"test_accuracy", accuracy},
+                {"test_images", test.images.size(0)}},
+               device, threads);
+    std::cout << "train_classifier: " << record.steps << " steps in " << record.seconds << " s; test accuracy "
+              << accuracy << " on " << test.images.size(0) << " images\n";
+  }
+};
+
+}  // namespace davi::runner

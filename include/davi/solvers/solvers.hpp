@@ -1,0 +1,2 @@
+#pragma once
+#include "davi/solvers/lift.hpp"

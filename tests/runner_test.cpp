@@ -1,0 +1,318 @@
+// davi_run: sweep expansion, strict parsing (each message), run ids, and whole runs of the real binary:
+// a run killed with SIGKILL mid-training resumes and ends with the numbers of a run that never stopped;
+// a finished run is skipped; a bad file exits 2 with one line and writes nothing.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "davi/prior/checkpoint.hpp"
+#include "davi/runner/runner.hpp"
+#include "test_helpers.hpp"
+
+namespace {
+
+using namespace davi;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+TEST(Sweep, ExpandsTheCartesianProductLastAxisFastest) {
+  const auto points = runner::expand_sweeps(json::parse(R"({
+    "seed": 1,
+    "method": [{"name": "davi", "divergence": "ikl"}, "lift"],
+    "sweep": {"task.noise.sigma_y": [0.05, 0.1], "seed": [1, 2, 3]}
+  })"));
+  ASSERT_EQ(points.size(), 12u);
+  EXPECT_EQ(points[0].assignment, json::parse(R"({"seed": 1, "task.noise.sigma_y": 0.05, "method": {"name": "davi", "divergence": "ikl"}})"));
+  EXPECT_EQ(points[1].config["task"]["noise"]["sigma_y"], 0.1);
+  EXPECT_EQ(points[1].config["seed"], 1);
+  EXPECT_EQ(points[2].config["seed"], 2);
+  EXPECT_EQ(points[5].config["method"]["name"], "davi");
+  EXPECT_EQ(points[6].config["method"], "lift");
+  EXPECT_EQ(points[11].config["task"]["noise"]["sigma_y"], 0.1);
+  EXPECT_EQ(points[11].config["seed"], 3);
+  EXPECT_FALSE(points[11].config.contains("sweep"));
+  // A key inside the method applies on top of each listed method.
+  const auto inside = runner::expand_sweeps(json::parse(R"({"method": ["davi"], "sweep": {"method.lambda_con": [1, 2]}})"));
+  ASSERT_EQ(inside.size(), 2u);
+  EXPECT_EQ(inside[1].config["method"], json::parse(R"({"name": "davi", "lambda_con": 2})"));
+  // Without axes: one run, the file itself.
+  const auto single = runner::expand_sweeps(json::parse(R"({"seed": 4})"));
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_EQ(single[0].config, json::parse(R"({"seed": 4})"));
+}
+
+TEST(Sweep, SetsOptionsOfAPolicyGivenByName) {
+  json config = json::parse(R"({"method": {"name": "davi", "divergence": "ikl"}})");
+  runner::set_dotted(config, "method.divergence.t_max", 400, "sweep.method.divergence.t_max");
+  EXPECT_EQ(config["method"]["divergence"], json::parse(R"({"name": "ikl", "t_max": 400})"));
+  config["seed"] = 3;
+  EXPECT_DAVI_ERROR(runner::set_dotted(config, "seed.x", 1, "sweep.seed.x"),
+                    "sweep.seed.x: seed is number, not an object, so \"seed.x\" cannot be set");
+  EXPECT_DAVI_ERROR(runner::expand_sweeps(json::parse(R"({"sweep": [1]})")), "sweep: expected an object");
+  EXPECT_DAVI_ERROR(runner::expand_sweeps(json::parse(R"({"sweep": {"seed": 3}})")),
+                    "sweep.seed: expected a non-empty list of values, got 3");
+  EXPECT_DAVI_ERROR(runner::expand_sweeps(json::parse(R"({"sweep": {"seed": []}})")), "sweep.seed: expected a non-empty");
+  EXPECT_DAVI_ERROR(runner::expand_sweeps(json::parse(R"({"method": ["lift"], "sweep": {"method": ["lift"]}})")),
+                    "sweep.method: the methods are listed twice");
+  EXPECT_DAVI_ERROR(runner::expand_sweeps(json::parse(R"({"sweep": {"a..b": [1]}})")), "empty component");
+}
+
+/// A tiny prior and feature classifier on disk, and an experiment file that uses them.
+struct Fixture {
+  fs::path dir;
+  json experiment;
+
+  explicit Fixture(const std::string& name) : dir(davi::testing::temp_dir(name)) {
+    networks::UNetOptions u;
+    u.base_channels = 8;
+    u.channel_mult = {1, 2};
+    u.attention_resolutions = {14};
+    u.norm_groups = 4;
+    auto net = with_global_seed(1, [&] { return networks::UNet(u); });
+    prior::ScorePrior p(net, schedules::SqrtLinear(), {{"network", options_to_json(u)}, {"schedule", "sqrt_linear"}});
+    prior::save_prior(p, dir / "prior.pt");
+    networks::FeatureClassifierOptions c;
+    c.channels = 4;
+    c.embedding = 8;
+    auto classifier = with_global_seed(2, [&] { return networks::FeatureClassifier(c); });
+    networks::save_feature_classifier(classifier, dir / "classifier.pt");
+    experiment = {
+        {"seed", 3},
+        {"threads", 1},
+        {"output", (dir / "out").string()},
+        {"prior", (dir / "prior.pt").string()},
+        {"data", {{"validation_images", 100}}},
+        {"task", {{"operator", {{"name", "super_resolution"}, {"factor", 4}}}, {"noise", {{"sigma_y", 0.05}}}}},
+        {"method",
+         {{{"name", "davi"}, {"batch_size", 4}, {"divergence", {{"name", "ikl"}, {"t_max", 400}}},
+           {"training", {{"steps", 60}, {"log_every", 2}, {"checkpoint_every", 2}}}},
+          "lift"}},
+        {"evaluation",
+         {{"images", 6}, {"samples", 2}, {"batch_size", 4}, {"grid_images", 2}, {"grid_samples", 2},
+          {"classifier", (dir / "classifier.pt").string()}}},
+    };
+  }
+
+  fs::path write(const json& j, const std::string& name = "exp.json") const {
+    std::ofstream(dir / name) << j.dump(2);
+    return dir / name;
+  }
+};
+
+/// The error message plan_experiment gives for `edit` applied to the fixture's experiment.
+template <class Edit>
+std::string plan_error(Edit&& edit) {
+  Fixture f("runner_errors");
+  edit(f.experiment);
+  try {
+    runner::plan_experiment(f.experiment, (f.dir / "exp.json").string());
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
+  EXPECT_EQ(plan_error([](json& e) { e["method"][0]["divergence"] = "ikll"; }),
+            "method.divergence: unknown \"ikll\"; expected one of: kl, ikl");
+  EXPECT_EQ(plan_error([](json& e) { e["method"][0]["bridge"] = {{"name", "ppb"}, {"hh", 1}}; }),
+            "method.bridge.hh: unknown key; expected one of: beta_a, h");
+  EXPECT_EQ(plan_error([](json& e) { e["method"][1] = "dpss"; }),
+            "method: unknown \"dpss\"; expected one of: davi, lift");
+  EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = "many"; }),
+            "evaluation.images: expected an integer, got string \"many\"");
+  EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = 0; }),
+            "evaluation.images: expected a value in [2, 10000] for the test split, got 0");
+  EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["metrics"] = {"psnr", "fid"}; }),
+            "evaluation.metrics[1]: unknown \"fid\"; expected one of: psnr, ssim, classifier_feature_distance, "
+            "classifier_frechet_distance, diversity, consistency");
+  EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["grid_samples"] = 3; }),
+            "evaluation.grid_samples: expected a value in [1, evaluation.samples = 2], got 3");
+  EXPECT_EQ(plan_error([](json& e) { e["task"]["operator"] = {{"name", "super_resolution"}, {"factor", 5}}; }).rfind(
+                "task.operator: ", 0),
+            0u);
+  EXPECT_EQ(plan_error([](json& e) { e["task"]["noise"]["sigma_y"] = -1; }),
+            "task.noise.sigma_y: expected a value >= 0, got -1");
+  EXPECT_EQ(plan_error([](json& e) { e["method"][0]["training"]["steps"] = 0; }),
+            "method.training.steps: expected a positive integer, got 0");
+  EXPECT_EQ(plan_error([](json& e) { e["method"][0]["regression"] = "half"; }),
+            "method.regression: unknown \"half\"; expected one of: full, inpainting");
+  EXPECT_EQ(plan_error([](json& e) { e["seeds"] = 3; }).rfind("seeds: unknown key; expected one of: ", 0), 0u);
+  EXPECT_EQ(plan_error([](json& e) { e["kind"] = "train_davi"; }),
+            "kind: unknown \"train_davi\"; expected one of: inverse_problem, train_prior, train_classifier");
+  EXPECT_EQ(plan_error([](json& e) { e["prior"] = "/nonexistent/prior.pt"; }),
+            "prior: file not found: /nonexistent/prior.pt");
+  EXPECT_EQ(plan_error([](json& e) { e["sweep"] = {{"method.lamda_con", {1, 2}}}; }).rfind(
+                "method.lamda_con: unknown key; expected one of: ", 0),
+            0u);
+}
+
+TEST(Plan, RunIdsHashTheResolvedConfig) {
+  Fixture f("runner_ids");
+  const auto ids = [&](const json& e) {
+    std::vector<std::string> out;
+    for (const auto& run : runner::plan_experiment(e, (f.dir / "exp.json").string()).runs)
+      out.push_back(run.context.run_id);
+    return out;
+  };
+  const auto base = ids(f.experiment);
+  ASSERT_EQ(base.size(), 2u);
+  EXPECT_NE(base[0], base[1]);
+  EXPECT_EQ(base[0].size(), 12u);
+  // Stable: key order, spelling out defaults, the output folder and the thread count do not change it.
+  json same = json::parse(f.experiment.dump());
+  same["method"][0]["lambda_con"] = 1.0;  // the default
+  same["method"][0]["bridge"] = "ppb";    // the default, by name
+  same["threads"] = 2;
+  same["output"] = (f.dir / "elsewhere").string();
+  EXPECT_EQ(ids(same), base);
+  // What changes the computation changes it.
+  json other = f.experiment;
+  other["seed"] = 4;
+  EXPECT_NE(ids(other)[0], base[0]);
+  other = f.experiment;
+  other["method"][0]["divergence"]["t_max"] = 300;
+  EXPECT_NE(ids(other)[0], base[0]);
+  EXPECT_EQ(ids(other)[1], base[1]);
+  // The plan: one folder per run id under the output; the resolved config names every option.
+  const auto plan = runner::plan_experiment(f.experiment, (f.dir / "exp.json").string());
+  EXPECT_EQ(plan.experiment, "exp");
+  EXPECT_EQ(plan.runs[0].context.dir, f.dir / "out" / base[0]);
+  EXPECT_EQ(plan.runs[0].context.resolved["method"]["bridge"]["h"], 0.1);
+  EXPECT_EQ(plan.runs[0].context.resolved["method"]["divergence"]["weighting"], "one");
+  EXPECT_EQ(plan.runs[0].status(), "new");
+}
+
+struct Output {
+  int code;
+  std::string text;  // stdout and stderr
+};
+
+Output run_davi(const std::vector<std::string>& args) {
+  std::string command = DAVI_RUN_PATH;
+  for (const auto& a : args) command += " '" + a + "'";
+  command += " 2>&1";
+  Output out{0, ""};
+  FILE* pipe = ::popen(command.c_str(), "r");
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, pipe)) out.text += buf;
+  const int status = ::pclose(pipe);
+  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+/// metrics.json without what legitimately differs between two runs of one config (time, place).
+json reproducible_part(json m) {
+  for (const char* key : {"seconds_per_image", "environment", "config_file", "experiment"}) m.erase(key);
+  if (m.contains("training")) m["training"].erase("training_seconds");
+  return m;
+}
+
+TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
+  Fixture f("runner_resume");
+  // Uninterrupted.
+  auto straight_exp = f.experiment;
+  straight_exp["output"] = (f.dir / "straight").string();
+  const auto straight_file = f.write(straight_exp, "straight.json");
+  const auto first = run_davi({straight_file.string()});
+  ASSERT_EQ(first.code, 0) << first.text;
+  const auto plan = runner::plan_experiment(straight_exp, straight_file.string());
+  const auto davi_dir = plan.runs[0].context.dir, lift_dir = plan.runs[1].context.dir;
+  const auto straight = read_json(davi_dir / "metrics.json");
+  EXPECT_EQ(straight["nfe"], 1.0);
+  EXPECT_EQ(straight["network_backprops"], 0.0);
+  EXPECT_EQ(straight["training"]["training_steps"], 60);
+  EXPECT_EQ(read_json(lift_dir / "metrics.json")["nfe"], 0.0);
+  EXPECT_EQ(read_json(lift_dir / "metrics.json")["metrics"]["diversity"], 0.0);
+  for (const char* file : {"config.json", "metrics.json", "samples.png", "train_log.csv", "generator_ema.pt"})
+    EXPECT_TRUE(fs::exists(davi_dir / file)) << file;
+  EXPECT_TRUE(fs::exists(f.dir / "straight" / "summary.csv"));
+  EXPECT_TRUE(fs::exists(f.dir / "straight" / "summary.md"));
+
+  // Killed with SIGKILL once a checkpoint exists, then rerun.
+  const auto file = f.write(f.experiment);
+  const auto state = f.dir / "out" / plan.runs[0].context.run_id / "train_state.pt";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    ::execl(DAVI_RUN_PATH, DAVI_RUN_PATH, file.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(state) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  ASSERT_TRUE(fs::exists(state));
+  EXPECT_FALSE(fs::exists(state.parent_path() / "metrics.json"));
+
+  const auto resumed = run_davi({file.string()});
+  ASSERT_EQ(resumed.code, 0) << resumed.text;
+  EXPECT_NE(resumed.text.find("resumed"), std::string::npos) << resumed.text;
+  const auto after = read_json(state.parent_path() / "metrics.json");
+  EXPECT_EQ(reproducible_part(after), reproducible_part(straight));
+  std::ifstream log_a(davi_dir / "train_log.csv"), log_b(state.parent_path() / "train_log.csv");
+  std::string line_a, line_b;
+  int rows = 0;
+  while (std::getline(log_a, line_a) && std::getline(log_b, line_b)) {  // equal but for wall time
+    EXPECT_EQ(line_a.substr(0, line_a.rfind(',')), line_b.substr(0, line_b.rfind(',')));
+    ++rows;
+  }
+  EXPECT_EQ(rows, 31);  // header + 30 rows
+
+  // A third run finds both runs finished and does nothing but the summary.
+  const auto before = fs::last_write_time(state.parent_path() / "metrics.json");
+  const auto again = run_davi({file.string()});
+  ASSERT_EQ(again.code, 0) << again.text;
+  EXPECT_NE(again.text.find("(finished, skipped)"), std::string::npos);
+  EXPECT_EQ(fs::last_write_time(state.parent_path() / "metrics.json"), before);
+  const auto validated = run_davi({"--validate", file.string()});
+  EXPECT_NE(validated.text.find("valid, 2 runs"), std::string::npos) << validated.text;
+  EXPECT_NE(validated.text.find(plan.runs[0].context.run_id + " finished"), std::string::npos) << validated.text;
+}
+
+TEST(DaviRun, BadFilesExitTwoWithOneLineAndWriteNothing) {
+  Fixture f("runner_bad");
+  auto bad = f.experiment;
+  bad["method"][0]["divergence"] = "ikll";
+  const auto file = f.write(bad);
+  const auto out = run_davi({file.string()});
+  EXPECT_EQ(out.code, 2);
+  EXPECT_EQ(out.text, file.string() + ": method.divergence: unknown \"ikll\"; expected one of: kl, ikl\n");
+  EXPECT_FALSE(fs::exists(f.dir / "out"));
+  EXPECT_EQ(run_davi({"--validate", file.string()}).code, 2);
+  std::ofstream(f.dir / "broken.json") << "{\"seed\": ";
+  const auto broken = run_davi({(f.dir / "broken.json").string()});
+  EXPECT_EQ(broken.code, 2);
+  EXPECT_NE(broken.text.find("broken.json: invalid JSON at byte"), std::string::npos) << broken.text;
+  EXPECT_EQ(run_davi({(f.dir / "absent.json").string()}).text,
+            (f.dir / "absent.json").string() + ": cannot open experiment file\n");
+  EXPECT_EQ(run_davi({}).code, 2);
+}
+
+TEST(DaviRun, ListShowsEveryRegisteredPolicyWithItsDefaults) {
+  const auto out = run_davi({"--list"});
+  ASSERT_EQ(out.code, 0);
+  for (const char* expected : {"kind:", "  inverse_problem", "  train_classifier", "method:", "  davi", "  lift",
+                               "    lambda_con = 1.0", "method.divergence:", "  ikl", "    t_max = 1000",
+                               "task.operator:", "  gaussian_blur", "method.bridge:", "  ppb", "schedule:"})
+    EXPECT_NE(out.text.find(expected), std::string::npos) << expected;
+}
+
+}  // namespace

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "davi/prior/checkpoint.hpp"
@@ -125,7 +126,7 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
   EXPECT_EQ(plan_error([](json& e) { e["method"][0]["bridge"] = {{"name", "ppb"}, {"hh", 1}}; }),
             "method.bridge.hh: unknown key; expected one of: beta_a, h");
   EXPECT_EQ(plan_error([](json& e) { e["method"][1] = "dpss"; }),
-            "method: unknown \"dpss\"; expected one of: davi, lift");
+            "method: unknown \"dpss\"; expected one of: davi, lift, pinv, tikhonov, ddrm, ddnm, pigdm, dps, reddiff");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = "many"; }),
             "evaluation.images: expected an integer, got string \"many\"");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = 0; }),
@@ -152,6 +153,29 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
   EXPECT_EQ(plan_error([](json& e) { e["sweep"] = {{"method.lamda_con", {1, 2}}}; }).rfind(
                 "method.lamda_con: unknown key; expected one of: ", 0),
             0u);
+}
+
+TEST(Plan, ShippedExperimentFilesAreValid) {
+  // Planned from the source tree, where their prior and classifier paths point; planning writes nothing.
+  const auto here = fs::current_path();
+  fs::current_path(DAVI_SOURCE_DIR);
+  const std::map<std::string, std::size_t> runs = {{"quickstart", 2},       {"ablation_deblur", 4},
+                                                   {"ablation_sr4", 4},     {"ablation_inpaint", 4},
+                                                   {"train_prior", 1},      {"train_classifier", 1}};
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator("experiments")) {
+    if (entry.path().extension() != ".json") continue;
+    ++files;
+    const auto name = entry.path().stem().string();
+    try {
+      const auto plan = runner::plan_experiment(runner::read_json_file(entry.path().string()), entry.path().string());
+      EXPECT_EQ(plan.runs.size(), runs.count(name) ? runs.at(name) : 0u) << name;
+    } catch (const Error& e) {
+      ADD_FAILURE() << entry.path() << ": " << e.what();
+    }
+  }
+  fs::current_path(here);
+  EXPECT_EQ(files, runs.size());
 }
 
 TEST(Plan, RunIdsHashTheResolvedConfig) {

@@ -12,6 +12,7 @@
 
 #include "davi/core/cost.hpp"
 #include "davi/core/rng.hpp"
+#include "davi/operators/noise.hpp"
 #include "davi/schedules/discrete.hpp"
 
 namespace davi {
@@ -162,12 +163,24 @@ constexpr bool require_divergence() {
 }
 
 // ---- solvers (per-measurement methods) -----------------------------------------------------------------
-/// A solver turns measurements y (N x measurement) into one estimate per measurement (N x C x H x W),
-/// drawing any randomness from `rng` and adding what it spends on the network to `cost`.
-/// The operator tier it needs is the constraint on Op in its solve().
-template <class S, class Op>
-concept Solver = NamedPolicy<S> && requires(S& s, const at::Tensor& y, const Op& op, Rng& rng, Cost& cost) {
-  { s.solve(y, op, rng, cost) } -> std::same_as<at::Tensor>;
+/// A solver turns measurements y = A x0 + noise (N x measurement) into one estimate per measurement
+/// (N x C x H x W) with the help of a prior (an EpsilonModel; classical solvers ignore it), drawing any
+/// randomness from `rng` and adding what it spends on the network to `cost`. The operator tier it
+/// needs is the constraint on Op in its solve(); `required_tier` names it for error messages.
+template <class S, class Op, class Prior>
+concept Solver = NamedPolicy<S> && requires(S& s, const at::Tensor& y, const Op& op,
+                                            const operators::GaussianNoise& noise, Prior& prior, Rng& rng,
+                                            Cost& cost) {
+  { S::required_tier } -> std::convertible_to<std::string_view>;
+  { s.solve(y, op, noise, prior, rng, cost) } -> std::same_as<at::Tensor>;
 };
+
+/// The capability tier of an operator, by name: "svd", "adjoint" or "forward".
+template <class Op>
+constexpr std::string_view operator_tier() {
+  if constexpr (SvdOperator<Op>) return "svd";
+  else if constexpr (AdjointOperator<Op>) return "adjoint";
+  else return "forward";
+}
 
 }  // namespace davi

@@ -7,12 +7,14 @@
 
 namespace davi::metrics {
 
+/// Images in [-1, 1] as float64 in [0, 1] (clipped), the range every image metric is defined on.
+inline at::Tensor to_unit_interval(const at::Tensor& x) { return ((x.to(at::kDouble) + 1) / 2).clamp(0, 1); }
+
 /// Per-image PSNR in dB (N values) of `estimate` against `truth`, both N x C x H x W in [-1, 1].
 inline at::Tensor psnr(const at::Tensor& estimate, const at::Tensor& truth) {
   DAVI_CHECK(estimate.sizes() == truth.sizes(), "psnr: shapes differ: estimate ", shape_string(estimate.sizes()),
              ", truth ", shape_string(truth.sizes()));
-  const auto to_unit = [](const at::Tensor& x) { return ((x.to(at::kDouble) + 1) / 2).clamp(0, 1); };
-  const auto mse = (to_unit(estimate) - to_unit(truth)).square().reshape({estimate.size(0), -1}).mean(1);
+  const auto mse = (to_unit_interval(estimate) - to_unit_interval(truth)).square().reshape({estimate.size(0), -1}).mean(1);
   return -10.0 * at::log10(mse);
 }
 

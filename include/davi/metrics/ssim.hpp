@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "davi/core/check.hpp"
+#include "davi/metrics/psnr.hpp"
 
 namespace davi::metrics {
 
@@ -24,8 +25,7 @@ inline at::Tensor ssim(const at::Tensor& estimate, const at::Tensor& truth, cons
              "one shape, got estimate ", shape_string(estimate.sizes()), ", truth ", shape_string(truth.sizes()));
   DAVI_CHECK(estimate.size(2) >= o.window && estimate.size(3) >= o.window, "ssim: images ",
              shape_string(estimate.sizes()), " are smaller than the ", o.window, " x ", o.window, " window");
-  const auto to_unit = [](const at::Tensor& x) { return ((x.to(at::kDouble) + 1) / 2).clamp(0, 1); };
-  const auto x = to_unit(estimate), y = to_unit(truth);
+  const auto x = to_unit_interval(estimate), y = to_unit_interval(truth);
   const auto channels = x.size(1);
   const auto opts = x.options();
   const auto offsets = at::arange(o.window, opts) - (o.window - 1) / 2.0;

@@ -36,17 +36,18 @@ struct DaviMethod {
   };
 
   static void validate(const Options& o, const MethodEnv& env) {
-    const schedules::SqrtLinear schedule;
-    std::visit([&](const auto& c) { typename std::decay_t<decltype(c)>::Type(c.options, schedule); },
-               o.divergence.choice());
-    std::visit([&](const auto& c) { typename std::decay_t<decltype(c)>::Type(c.options, schedule); },
-               o.bridge.choice());
+    const schedules::SqrtLinear schedule;  // constructing checks the options' ranges
+    construct(o.divergence, schedule);
+    construct(o.bridge, schedule);
     DAVI_CHECK(o.optimisation.regression == "full" || o.optimisation.regression == "inpainting",
                "method.regression: unknown \"", o.optimisation.regression, "\"; expected one of: full, inpainting");
     DAVI_CHECK(o.batch_size > 0, "method.batch_size: expected a positive integer, got ", o.batch_size);
     davi::validate(o.training, "method.training");
     DAVI_CHECK(std::filesystem::exists(env.prior), "prior: file not found: ", env.prior);
   }
+
+  template <class Op>
+  static void check_operator() {}  // every Operator: DAVI needs forward and lift only
 
   template <class Op>
   static std::unique_ptr<Method> make(const Options& o, Op op, const MethodEnv& env) {

@@ -72,20 +72,15 @@ struct EvaluationOptions {
 /// Fashion-MNIST images: 1 x 28 x 28.
 inline const Shape kFashionMnistShape = {1, 28, 28};
 
-using OperatorVariant = std::variant<operators::Identity, operators::GaussianBlur, operators::SuperResolution,
-                                     operators::BoxInpainting, operators::RandomInpainting, operators::Colorization>;
+using OperatorVariant = PolicyVariant<OperatorTypes>;
 
 /// Constructs the chosen operator for `image_shape`; its errors are reported under `operator`.
 inline OperatorVariant make_operator(const Policy<OperatorTypes>& policy, const Shape& image_shape) {
-  return std::visit(
-      [&](const auto& c) -> OperatorVariant {
-        try {
-          return typename std::decay_t<decltype(c)>::Type(c.options, image_shape);
-        } catch (const Error& e) {
-          detail::fail("task.operator: ", e.what());
-        }
-      },
-      policy.choice());
+  try {
+    return construct(policy, image_shape);
+  } catch (const Error& e) {
+    detail::fail("task.operator: ", e.what());
+  }
 }
 
 /// Images of an evaluation split: the first `count` test images, or of the validation images (the
@@ -168,11 +163,12 @@ struct InverseProblem {
       DAVI_CHECK(std::filesystem::exists(ev.classifier), "evaluation.classifier: file not found: ", ev.classifier,
                  " (experiments/train_classifier.json trains it)");
     std::visit(
-        [&](const auto& c) {
+        [&](const auto& op, const auto& c) {
           using M = typename std::decay_t<decltype(c)>::Type;
+          M::template check_operator<std::decay_t<decltype(op)>>();
           M::validate(c.options, method_env(e, c10::kCPU));
         },
-        e.method.choice());
+        make_operator(e.task.operator_spec, kFashionMnistShape), e.method.choice());
   }
 
   static bool uses_classifier(const EvaluationOptions& ev) {

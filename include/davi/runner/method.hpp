@@ -1,8 +1,8 @@
 #pragma once
 // How the inverse_problem kind sees a method: an object that may need training first (prepare) and then
 // turns a batch of measurements into S samples each (solve). A registry entry (runner/methods.hpp) is a
-// type with a `name`, an `Options` struct, `validate(options, env)` and `make<Op>(options, op, env)`;
-// SolverMethod<S> makes that entry for any davi::Solver.
+// type with a `name`, an `Options` struct, `validate(options, env)`, `check_operator<Op>()` and
+// `make<Op>(options, op, env)`; SolverMethod<S> makes that entry for any davi::Solver.
 #include <ATen/ATen.h>
 
 #include <filesystem>
@@ -14,6 +14,7 @@
 #include "davi/core/cost.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/operators/noise.hpp"
+#include "davi/prior/checkpoint.hpp"
 #include "davi/runner/run_context.hpp"
 
 namespace davi::runner {
@@ -36,28 +37,50 @@ class Method {
   virtual at::Tensor solve(const at::Tensor& y, int samples, Rng& rng, Cost& cost) = 0;
 };
 
-/// The registry entry of a per-measurement solver: each sample is one independent solve.
+/// The registry entry of a per-measurement solver: each sample is one independent solve with the
+/// experiment's prior. An operator below the solver's tier is refused by name before any work
+/// (check_operator), and never instantiated.
 template <class S>
 struct SolverMethod {
   static constexpr std::string_view name = S::name;
   using Options = typename S::Options;
 
-  static void validate(const Options& o, const MethodEnv&) { S{o}; }
+  template <class Op>
+  static constexpr bool kAccepts = Solver<S, Op, prior::ScorePrior>;
+
+  static void validate(const Options& o, const MethodEnv& env) {
+    S{o};  // the solver checks its options' ranges
+    DAVI_CHECK(std::filesystem::exists(env.prior), "prior: file not found: ", env.prior);
+  }
 
   template <class Op>
-  static std::unique_ptr<Method> make(const Options& o, Op op, const MethodEnv&) {
-    static_assert(Solver<S, Op>, "davi: the solver does not accept this operator (see its solve's constraint)");
-    struct Run final : Method {
-      Run(const Options& o, Op op) : solver(o), op(std::move(op)) {}
-      at::Tensor solve(const at::Tensor& y, int samples, Rng& rng, Cost& cost) override {
-        std::vector<at::Tensor> draws;
-        for (int s = 0; s < samples; ++s) draws.push_back(solver.solve(y, op, rng, cost));
-        return at::stack(draws, 1);
-      }
-      S solver;
-      Op op;
-    };
-    return std::make_unique<Run>(o, std::move(op));
+  static void check_operator() {
+    if constexpr (!kAccepts<Op>)
+      detail::fail("method: ", S::name, " needs an operator of the ", S::required_tier, " tier; task.operator \"",
+                   Op::name, "\" is of the ", operator_tier<Op>(), " tier");
+  }
+
+  template <class Op>
+  static std::unique_ptr<Method> make(const Options& o, Op op, const MethodEnv& env) {
+    if constexpr (!kAccepts<Op>) {
+      check_operator<Op>();
+      return nullptr;
+    } else {
+      struct Run final : Method {
+        Run(const Options& o, Op op, const MethodEnv& env)
+            : solver(o), op(std::move(op)), noise(env.noise), prior(prior::load_prior(env.prior, env.device)) {}
+        at::Tensor solve(const at::Tensor& y, int samples, Rng& rng, Cost& cost) override {
+          std::vector<at::Tensor> draws;
+          for (int s = 0; s < samples; ++s) draws.push_back(solver.solve(y, op, noise, prior, rng, cost));
+          return at::stack(draws, 1);
+        }
+        S solver;
+        Op op;
+        operators::GaussianNoise noise;
+        prior::ScorePrior prior;
+      };
+      return std::make_unique<Run>(o, std::move(op), env);
+    }
   }
 };
 

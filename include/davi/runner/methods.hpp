@@ -8,6 +8,9 @@
 
 namespace davi::runner {
 
-using MethodTypes = std::tuple<DaviMethod, SolverMethod<solvers::Lift>>;
+using MethodTypes =
+    std::tuple<DaviMethod, SolverMethod<solvers::Lift>, SolverMethod<solvers::Pinv>, SolverMethod<solvers::Tikhonov>,
+               SolverMethod<solvers::Ddrm>, SolverMethod<solvers::Ddnm>, SolverMethod<solvers::Pigdm>,
+               SolverMethod<solvers::Dps>, SolverMethod<solvers::Reddiff>>;
 
 }  // namespace davi::runner

@@ -43,6 +43,16 @@ struct ChoiceOf<std::tuple<T...>> {
 template <class Types>
 using ChoiceVariant = typename ChoiceOf<Types>::type;
 
+template <class Types>
+struct VariantOf;
+template <class... T>
+struct VariantOf<std::tuple<T...>> {
+  using type = std::variant<T...>;
+};
+/// std::variant<T...> over a type list: one constructed policy of a kind.
+template <class Types>
+using PolicyVariant = typename VariantOf<Types>::type;
+
 /// Calls f.template operator()<T>() for each T in the tuple type list.
 template <class Types, class F>
 void for_each_type(F&& f) {
@@ -106,9 +116,16 @@ class Policy {
   ChoiceVariant<Types> choice_;
 };
 
+/// Constructs the chosen policy from its options and `args` (the schedule, the image shape, ...).
+template <class Types, class... Args>
+PolicyVariant<Types> construct(const Policy<Types>& policy, const Args&... args) {
+  return std::visit(
+      [&](const auto& c) -> PolicyVariant<Types> { return typename std::decay_t<decltype(c)>::Type(c.options, args...); },
+      policy.choice());
+}
+
 inline schedules::DiscreteSchedule make_schedule(const Policy<ScheduleTypes>& policy) {
-  return std::visit([](const auto& c) -> schedules::DiscreteSchedule { return typename std::decay_t<decltype(c)>::Type(c.options); },
-                    policy.choice());
+  return std::visit([](const auto& s) -> schedules::DiscreteSchedule { return s; }, construct(policy));
 }
 
 /// {"name": {"key": {"default": ..., "description": ...}}} for every policy of a kind.

@@ -67,7 +67,7 @@ inline int execute(const Plan& plan) {
     ++done;
     const auto status = run.status();
     std::cout << "[" << done << "/" << plan.runs.size() << "] " << run.kind << " " << run.context.run_id;
-    for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << axis_label(key, value);
+    for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << value_label(value);
     std::cout << " -> " << run.context.dir.string() << (status == "finished" ? " (finished, skipped)\n" : "\n")
               << std::flush;
     if (status == "finished") continue;
@@ -107,7 +107,7 @@ inline int main(int argc, char** argv) {
     std::cout << path << ": valid, " << plan.runs.size() << " run" << (plan.runs.size() == 1 ? "" : "s") << "\n";
     for (const auto& run : plan.runs) {
       std::cout << "  " << run.context.run_id << " " << run.status() << " " << run.context.dir.string();
-      for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << axis_label(key, value);
+      for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << value_label(value);
       std::cout << "\n";
     }
     return 0;

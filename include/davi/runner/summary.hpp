@@ -15,23 +15,17 @@
 
 namespace davi::runner {
 
-/// A sweep value as a short label: "kl", "ikl(t_max=400)", "0.1".
+/// A sweep value as a short label: "kl", "ikl(t_max=400)", "dps(zeta=0.3)", "0.1". A policy's nested
+/// options (objects, lists) are left out; its metrics.json has them all.
 inline std::string value_label(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_object() && value.contains("name") && value["name"].is_string()) {
     std::string label = value["name"].get<std::string>(), options;
     for (const auto& [key, v] : value.items())
-      if (key != "name") options += (options.empty() ? "" : ",") + key + "=" + value_label(v);
+      if (key != "name" && v.is_primitive()) options += (options.empty() ? "" : ",") + key + "=" + value_label(v);
     return options.empty() ? label : label + "(" + options + ")";
   }
   return value.dump();
-}
-
-/// The label of a run's value on one sweep axis; a method axis shows the method's name (its options
-/// are in its metrics.json, and the tables' method column names it).
-inline std::string axis_label(const std::string& key, const nlohmann::json& value) {
-  if (key == "method" && value.is_object() && value.contains("name")) return value_label(value["name"]);
-  return value_label(value);
 }
 
 struct SummaryTable {
@@ -65,8 +59,10 @@ inline SummaryTable summary_table(const Plan& plan) {
     std::ifstream in(run.context.dir / "metrics.json");
     const auto m = nlohmann::json::parse(in);
     std::vector<std::string> row = {run.context.run_id};
-    for (const auto& axis : axes) row.push_back(run.assignment.contains(axis) ? axis_label(axis, run.assignment[axis]) : "");
-    row.push_back(m["method"]["name"].get<std::string>());
+    for (const auto& axis : axes) row.push_back(run.assignment.contains(axis) ? value_label(run.assignment[axis]) : "");
+    // A method axis labels the method with its options; otherwise the name says it.
+    row.push_back(run.assignment.contains("method") ? value_label(run.assignment["method"])
+                                                    : m["method"]["name"].get<std::string>());
     row.push_back(format_number(m["nfe"].get<double>()));
     row.push_back(format_number(m["network_backprops"].get<double>()));
     row.push_back(format_number(m["seconds_per_image"].get<double>()));

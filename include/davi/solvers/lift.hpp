@@ -13,14 +13,15 @@ namespace davi::solvers {
 class Lift {
  public:
   static constexpr std::string_view name = "lift";
+  static constexpr std::string_view required_tier = "forward";
   struct Options {
     template <class V>
     void visit(V&&) {}
   };
   explicit Lift(const Options& = {}) {}
 
-  template <Operator Op>
-  at::Tensor solve(const at::Tensor& y, const Op& op, Rng&, Cost&) const {
+  template <Operator Op, class Prior>
+  at::Tensor solve(const at::Tensor& y, const Op& op, const operators::GaussianNoise&, Prior&, Rng&, Cost&) const {
     return op.lift(y);
   }
 };

@@ -126,7 +126,7 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
   EXPECT_EQ(plan_error([](json& e) { e["method"][0]["bridge"] = {{"name", "ppb"}, {"hh", 1}}; }),
             "method.bridge.hh: unknown key; expected one of: beta_a, h");
   EXPECT_EQ(plan_error([](json& e) { e["method"][1] = "dpss"; }),
-            "method: unknown \"dpss\"; expected one of: davi, lift, pinv, tikhonov, ddrm, ddnm, pigdm, dps, reddiff");
+            "method: unknown \"dpss\"; expected one of: davi, supervised, lift, pinv, tikhonov, ddrm, ddnm, pigdm, dps, reddiff");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = "many"; }),
             "evaluation.images: expected an integer, got string \"many\"");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = 0; }),
@@ -159,9 +159,12 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
   // Planned from the source tree, where their prior and classifier paths point; planning writes nothing.
   const auto here = fs::current_path();
   fs::current_path(DAVI_SOURCE_DIR);
-  const std::map<std::string, std::size_t> runs = {{"quickstart", 2},       {"ablation_deblur", 4},
-                                                   {"ablation_sr4", 4},     {"ablation_inpaint", 4},
-                                                   {"train_prior", 1},      {"train_classifier", 1}};
+  std::map<std::string, std::size_t> runs = {{"quickstart", 2},  {"ablation_deblur", 4}, {"ablation_sr4", 4},
+                                             {"ablation_inpaint", 4}, {"train_prior", 1}, {"train_classifier", 1}};
+  for (const char* task : {"deblur", "sr4", "inpaint"}) {
+    runs[std::string("baselines_") + task] = 10;
+    runs[std::string("tune_baselines_") + task] = 20;
+  }
   std::size_t files = 0;
   for (const auto& entry : fs::directory_iterator("experiments")) {
     if (entry.path().extension() != ".json") continue;

@@ -3,6 +3,7 @@
 // with it (the same call on gaussian_blur), it must compile.
 #include <davi/operators/gaussian_blur.hpp>
 #include <davi/prior/gaussian_prior.hpp>
+#include <davi/schedules/sqrt_linear.hpp>
 #include <davi/solvers/ddrm.hpp>
 
 struct ForwardOnly {

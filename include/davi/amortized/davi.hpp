@@ -28,6 +28,7 @@
 #include <string>
 
 #include "davi/amortized/ema.hpp"
+#include "davi/amortized/generator.hpp"
 #include "davi/bridges/coefficients.hpp"
 #include "davi/concepts.hpp"
 #include "davi/core/atomic_file.hpp"
@@ -113,9 +114,9 @@ class Davi {
         schedule_(schedule_options),
         divergence_(divergence_options, schedule_),
         bridge_(bridge_options, schedule_),
-        generator_(clone(initial, device)),
-        ema_generator_(clone(initial, device)),
-        fake_score_(clone(initial, device)),
+        generator_(clone_network(initial, device)),
+        ema_generator_(clone_network(initial, device)),
+        fake_score_(clone_network(initial, device)),
         phi_optimizer_(generator_->parameters(), adamw(options.lr, options.weight_decay)),
         psi_optimizer_(fake_score_->parameters(), adamw(options.score_lr, options.weight_decay)),
         ema_(options.ema),
@@ -163,7 +164,7 @@ class Davi {
     at::Tensor samples;
     {
       at::NoGradGuard no_grad;
-      samples = generate(generator_, bridge_.train_input(x0, y_lift, rng_));
+      samples = generate(generator_, bridge_, bridge_.train_input(x0, y_lift, rng_));
     }
     at::Tensor score_loss = prior::dsm_loss([&](const auto& x, const auto& t) { return fake_score_->forward(x, t); },
                                       schedule_, samples, rng_, divergence_.t_max());
@@ -176,7 +177,7 @@ class Davi {
     // (b) phi-step: a new bridge draw, with gradient.
     generator_->train();
     fake_score_->eval();
-    const at::Tensor x_hat = generate(generator_, bridge_.train_input(x0, y_lift, rng_));
+    const at::Tensor x_hat = generate(generator_, bridge_, bridge_.train_input(x0, y_lift, rng_));
     const auto t = divergence_.sample_times(n, rng_);
     at::Tensor direction;
     {
@@ -216,7 +217,7 @@ class Davi {
   at::Tensor sample(const at::Tensor& y, std::int64_t n, Rng& rng) {
     at::NoGradGuard no_grad;
     const auto lifted = op_.lift(y).repeat_interleave(n, 0);
-    const auto x = generate(ema_generator_, bridge_.test_input(lifted, rng));
+    const auto x = generate(ema_generator_, bridge_, bridge_.test_input(lifted, rng));
     auto shape = x.sizes().vec();
     shape[0] = y.size(0);
     shape.insert(shape.begin() + 1, n);
@@ -348,17 +349,6 @@ class Davi {
     return {adversarial, adaptive_adversarial_weight(grad_gt, grad_adv)};
   }
 
-  /// x_hat = tanh(x_in - sigma_f(t') eps(x_in, t')).
-  at::Tensor generate(Net& net, const BridgeInput& in) const {
-    return at::tanh(in.x_in - bridges::per_sample(bridge_.sigma_f(in.t)).to(in.x_in.dtype()) * net->forward(in.x_in, in.t));
-  }
-
-  static Net clone(Net& initial, const c10::Device& device) {
-    Net copy(initial->options());
-    prior::copy_weights(*copy, *initial);
-    copy->to(device);
-    return copy;
-  }
   static torch::optim::AdamWOptions adamw(double lr, double weight_decay) {
     return torch::optim::AdamWOptions(lr).weight_decay(weight_decay);
   }

@@ -9,7 +9,6 @@
 
 #include "davi/amortized/davi.hpp"
 #include "davi/core/training_loop.hpp"
-#include "davi/data/fashion_mnist.hpp"
 #include "davi/prior/checkpoint.hpp"
 #include "davi/runner/method.hpp"
 #include "davi/runner/registry.hpp"
@@ -71,9 +70,15 @@ struct DaviMethod {
         : options_(o), env_(env), davi_(make_davi(o, std::move(op), div, bridge, env)) {}
 
     nlohmann::json prepare(const RunContext& run) override {
-      const auto train = data::load_fashion_mnist("train").images;
-      Trainer trainer{davi_, train.narrow(0, 0, train.size(0) - env_.validation_images).to(env_.device),
-                      options_.batch_size};
+      const auto adversarial = options_.optimisation.adversarial;
+      ImageBatchTrainer trainer{davi_, training_images(env_), options_.batch_size, [adversarial](const amortized::DaviLosses& l) {
+        LossRow row = {{"score_loss", l.score},  {"divergence", l.divergence}, {"fidelity", l.fidelity},
+                       {"regression", l.regression}, {"total", l.total}};
+        if (adversarial)
+          row.insert(row.end(), {{"adversarial", l.adversarial}, {"adversarial_weight", l.adversarial_weight},
+                                 {"discriminator", l.discriminator}});
+        return row;
+      }};
       const auto record = train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "davi");
       prior::save_module(*davi_.ema_generator(), run.dir / "generator_ema.pt");
       return {{"training_steps", record.steps},
@@ -87,26 +92,6 @@ struct DaviMethod {
     }
 
    private:
-    /// Davi as a ResumableTrainer: batches of clean images drawn from the loop's stream.
-    struct Trainer {
-      Davi& davi;
-      at::Tensor images;
-      int batch_size;
-      std::int64_t step() const { return davi.step(); }
-      LossRow train_step(Rng& batches) {
-        const auto idx = batches.randint(0, images.size(0), {batch_size}).to(images.device());
-        const auto l = davi.train_step(images.index_select(0, idx));
-        LossRow row = {{"score_loss", l.score},  {"divergence", l.divergence}, {"fidelity", l.fidelity},
-                       {"regression", l.regression}, {"total", l.total}};
-        if (davi.options().adversarial)
-          row.insert(row.end(), {{"adversarial", l.adversarial}, {"adversarial_weight", l.adversarial_weight},
-                                 {"discriminator", l.discriminator}});
-        return row;
-      }
-      void save(torch::serialize::OutputArchive& archive) { davi.save(archive); }
-      void load(torch::serialize::InputArchive& archive) { davi.load(archive); }
-    };
-
     static Davi make_davi(const Options& o, Op op, const typename Div::Options& div,
                           const typename Br::Options& bridge, const MethodEnv& env) {
       auto p = prior::load_prior(env.prior, env.device);

@@ -14,6 +14,8 @@
 #include "davi/core/cost.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/operators/noise.hpp"
+#include "davi/core/training_loop.hpp"
+#include "davi/data/fashion_mnist.hpp"
 #include "davi/prior/checkpoint.hpp"
 #include "davi/runner/run_context.hpp"
 
@@ -26,6 +28,29 @@ struct MethodEnv {
   std::int64_t validation_images;   // the last N train images, held out of any training
   std::uint64_t seed;
   c10::Device device;
+};
+
+/// The images a method may train on: the train split less its last `validation_images`, on the device.
+inline at::Tensor training_images(const MethodEnv& env) {
+  const auto train = data::load_fashion_mnist("train").images;
+  return train.narrow(0, 0, train.size(0) - env.validation_images).to(env.device);
+}
+
+/// A model trained on batches of clean images (model.train_step(x0)) as a ResumableTrainer: batches
+/// drawn uniformly from `images` with the loop's stream; `row` turns a step's result into log values.
+template <class Model, class Row>
+struct ImageBatchTrainer {
+  Model& model;
+  at::Tensor images;
+  int batch_size;
+  Row row;
+  std::int64_t step() const { return model.step(); }
+  LossRow train_step(Rng& batches) {
+    const auto idx = batches.randint(0, images.size(0), {batch_size}).to(images.device());
+    return row(model.train_step(images.index_select(0, idx)));
+  }
+  void save(torch::serialize::OutputArchive& archive) { model.save(archive); }
+  void load(torch::serialize::InputArchive& archive) { model.load(archive); }
 };
 
 class Method {

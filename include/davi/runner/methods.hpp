@@ -4,12 +4,13 @@
 
 #include "davi/runner/davi_method.hpp"
 #include "davi/runner/method.hpp"
+#include "davi/runner/supervised_method.hpp"
 #include "davi/solvers/solvers.hpp"
 
 namespace davi::runner {
 
 using MethodTypes =
-    std::tuple<DaviMethod, SolverMethod<solvers::Lift>, SolverMethod<solvers::Pinv>, SolverMethod<solvers::Tikhonov>,
+    std::tuple<DaviMethod, SupervisedMethod, SolverMethod<solvers::Lift>, SolverMethod<solvers::Pinv>, SolverMethod<solvers::Tikhonov>,
                SolverMethod<solvers::Ddrm>, SolverMethod<solvers::Ddnm>, SolverMethod<solvers::Pigdm>,
                SolverMethod<solvers::Dps>, SolverMethod<solvers::Reddiff>>;
 

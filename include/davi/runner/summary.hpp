@@ -85,27 +85,29 @@ inline std::string csv_field(const std::string& s) {
 /// Writes summary.csv and summary.md into the plan's output folder; returns the number of rows.
 inline std::size_t write_summary(const Plan& plan) {
   const auto table = summary_table(plan);
-  std::string csv, md;
+  std::string csv, md;  // md: built in a stream (GCC 12 warns falsely on long operator+ chains)
   for (std::size_t c = 0; c < table.columns.size(); ++c) csv += (c ? "," : "") + csv_field(table.columns[c]);
   csv += "\n";
   for (const auto& row : table.rows) {
     for (std::size_t c = 0; c < row.size(); ++c) csv += (c ? "," : "") + csv_field(row[c]);
     csv += "\n";
   }
-  md = "# " + plan.experiment + "\n\n" + std::to_string(table.rows.size()) + " of " +
-       std::to_string(plan.runs.size()) + " runs finished. Written by `davi_run experiments/" + plan.experiment +
-       ".json`; each run's folder is `" + plan.output.string() +
-       "/<run_id>/`. psnr, ssim, classifier_* and consistency are means over images and samples; "
-       "psnr_of_mean is the PSNR of the mean of the samples; nfe and network_backprops are per sample.\n\n|";
-  for (const auto& c : table.columns) md += " " + c + " |";
-  md += "\n|";
-  for (std::size_t c = 0; c < table.columns.size(); ++c) md += "---|";
-  md += "\n";
+  std::ostringstream out;
+  out << "# " << plan.experiment << "\n\n"
+      << table.rows.size() << " of " << plan.runs.size() << " runs finished. Written by `davi_run experiments/"
+      << plan.experiment << ".json`; each run's folder is `" << plan.output.string()
+      << "/<run_id>/`. psnr, ssim, classifier_* and consistency are means over images and samples; "
+         "psnr_of_mean is the PSNR of the mean of the samples; nfe and network_backprops are per sample.\n\n|";
+  for (const auto& c : table.columns) out << " " << c << " |";
+  out << "\n|";
+  for (std::size_t c = 0; c < table.columns.size(); ++c) out << "---|";
+  out << "\n";
   for (const auto& row : table.rows) {
-    md += "|";
-    for (const auto& v : row) md += " " + v + " |";
-    md += "\n";
+    out << "|";
+    for (const auto& v : row) out << " " << v << " |";
+    out << "\n";
   }
+  md = out.str();
   write_text_atomically(plan.output / "summary.csv", csv);
   write_text_atomically(plan.output / "summary.md", md);
   return table.rows.size();

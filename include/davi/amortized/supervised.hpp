@@ -1,0 +1,108 @@
+#pragma once
+// The amortized reference without a diffusion prior: DAVI's generator (same network, same start from
+// the prior's weights, same x_hat = tanh(y_lift - sigma_f(T-1) f(y_lift, T-1))) trained only by
+// regression, mean((x0 - x_hat)^2), on pairs (y, x0) synthesised with fresh noise every step. Its
+// optimum is the posterior mean E[x0 | y]: one deterministic estimate per measurement, one network
+// evaluation. What it lacks next to DAVI is exactly the prior's divergence term (and the bridge).
+#include <torch/torch.h>
+
+#include <string>
+
+#include "davi/amortized/generator.hpp"
+#include "davi/bridges/none.hpp"
+#include "davi/concepts.hpp"
+#include "davi/core/rng.hpp"
+#include "davi/networks/unet.hpp"
+#include "davi/operators/noise.hpp"
+
+namespace davi::amortized {
+
+struct SupervisedOptions {
+  double lr = 1e-4;
+  double weight_decay = 0.01;
+  template <class V>
+  void visit(V&& v) {
+    v("lr", lr, "AdamW learning rate");
+    v("weight_decay", weight_decay, "AdamW weight decay");
+  }
+};
+
+template <class Op, class Net = networks::UNet>
+class Supervised {
+  static_assert(require_operator<Op>());
+
+ public:
+  using Options = SupervisedOptions;
+
+  /// `initial` starts the network (the prior's for a ScorePrior); `schedule` gives sigma_f(T-1).
+  Supervised(Op op, operators::GaussianNoise noise, Net initial, const schedules::DiscreteSchedule& schedule,
+             const Options& options, std::uint64_t seed, c10::Device device = c10::kCPU)
+      : op_(std::move(op)),
+        noise_(noise),
+        input_({.h = 0.0}, schedule),
+        net_(clone_network(initial, device)),
+        optimizer_(net_->parameters(), torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay)),
+        rng_(seed, device) {}
+
+  /// y = A x0 + sigma_y eps.
+  at::Tensor measure(const at::Tensor& x0, Rng& rng) const { return noise_.apply(op_.forward(x0), rng); }
+
+  /// One regression step on a batch of clean images; returns mean((x0 - x_hat)^2).
+  double train_step(const at::Tensor& x0) {
+    net_->train();
+    const at::Tensor loss = (estimate_with_grad(measure(x0, rng_)) - x0).square().mean();
+    optimizer_.zero_grad();
+    loss.backward();
+    optimizer_.step();
+    ++step_;
+    return loss.template item<double>();
+  }
+
+  /// The estimate for each measurement (N x C x H x W); deterministic.
+  at::Tensor estimate(const at::Tensor& y) {
+    at::NoGradGuard no_grad;
+    net_->eval();
+    return estimate_with_grad(y);
+  }
+
+  void save(torch::serialize::OutputArchive& archive) {
+    torch::serialize::OutputArchive net, optimizer;
+    net_->save(net);
+    optimizer_.save(optimizer);
+    archive.write("net", net);
+    archive.write("optimizer", optimizer);
+    archive.write("step", torch::tensor(step_));
+    archive.write("rng", rng_.state());
+  }
+  void load(torch::serialize::InputArchive& archive) {
+    torch::serialize::InputArchive net, optimizer;
+    archive.read("net", net);
+    archive.read("optimizer", optimizer);
+    net_->load(net);
+    optimizer_.load(optimizer);
+    at::Tensor step, rng;
+    archive.read("step", step);
+    archive.read("rng", rng);
+    step_ = step.template item<std::int64_t>();
+    rng_.set_state(rng);
+  }
+
+  std::int64_t step() const { return step_; }
+  Net& net() { return net_; }
+  Op& op() { return op_; }
+
+ private:
+  at::Tensor estimate_with_grad(const at::Tensor& y) {
+    return generate(net_, input_, input_.test_input(op_.lift(y), rng_));  // h = 0: x_in = y_lift at t' = T-1
+  }
+
+  Op op_;
+  operators::GaussianNoise noise_;
+  bridges::None input_;
+  Net net_;
+  torch::optim::AdamW optimizer_;
+  Rng rng_;
+  std::int64_t step_ = 0;
+};
+
+}  // namespace davi::amortized

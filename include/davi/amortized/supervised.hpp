@@ -12,6 +12,7 @@
 #include "davi/bridges/none.hpp"
 #include "davi/concepts.hpp"
 #include "davi/core/rng.hpp"
+#include "davi/core/training_loop.hpp"
 #include "davi/networks/unet.hpp"
 #include "davi/operators/noise.hpp"
 
@@ -66,24 +67,13 @@ class Supervised {
   }
 
   void save(torch::serialize::OutputArchive& archive) {
-    torch::serialize::OutputArchive net, optimizer;
-    net_->save(net);
-    optimizer_.save(optimizer);
-    archive.write("net", net);
-    archive.write("optimizer", optimizer);
-    archive.write("step", torch::tensor(step_));
+    save_network_state(archive, *net_, optimizer_, step_);
     archive.write("rng", rng_.state());
   }
   void load(torch::serialize::InputArchive& archive) {
-    torch::serialize::InputArchive net, optimizer;
-    archive.read("net", net);
-    archive.read("optimizer", optimizer);
-    net_->load(net);
-    optimizer_.load(optimizer);
-    at::Tensor step, rng;
-    archive.read("step", step);
+    step_ = load_network_state(archive, *net_, optimizer_);
+    at::Tensor rng;
     archive.read("rng", rng);
-    step_ = step.template item<std::int64_t>();
     rng_.set_state(rng);
   }
 

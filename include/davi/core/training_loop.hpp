@@ -4,6 +4,8 @@
 // the trainer's losses averaged over `log_every` steps, wall time, the progress display, and one
 // checkpoint file, written atomically, that holds the trainer's state and the loop's together, so a run
 // killed at any moment resumes from its last checkpoint and continues exactly as if never stopped.
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
 #include <torch/serialize.h>
 
 #include <concepts>
@@ -55,6 +57,31 @@ concept ResumableTrainer = requires(T& t, Rng& batches, torch::serialize::Output
   t.save(out);
   t.load(in);
 };
+
+/// A network, its optimiser and the step count, under the keys net, optimizer and step (what most
+/// trainers' save/load hold, beside their own extras).
+inline void save_network_state(torch::serialize::OutputArchive& archive, torch::nn::Module& net,
+                               torch::optim::Optimizer& optimizer, std::int64_t step) {
+  torch::serialize::OutputArchive net_archive, optimizer_archive;
+  net.save(net_archive);
+  optimizer.save(optimizer_archive);
+  archive.write("net", net_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("step", at::tensor(step));
+}
+
+/// Restores what save_network_state wrote; returns the step count.
+inline std::int64_t load_network_state(torch::serialize::InputArchive& archive, torch::nn::Module& net,
+                                       torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive net_archive, optimizer_archive;
+  archive.read("net", net_archive);
+  archive.read("optimizer", optimizer_archive);
+  net.load(net_archive);
+  optimizer.load(optimizer_archive);
+  at::Tensor step;
+  archive.read("step", step);
+  return step.item<std::int64_t>();
+}
 
 struct TrainingRecord {
   std::int64_t steps = 0;

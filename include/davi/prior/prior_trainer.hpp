@@ -82,29 +82,20 @@ class PriorTrainer {
   ScorePrior ema_prior() { return ScorePrior(ema_, schedule_, config_); }
 
   void save(torch::serialize::OutputArchive& archive) {
-    torch::serialize::OutputArchive net, ema, optimizer;
-    net_->save(net);
+    save_network_state(archive, *net_, optimizer_, step_);
+    torch::serialize::OutputArchive ema;
     ema_->save(ema);
-    optimizer_.save(optimizer);
-    archive.write("net", net);
     archive.write("ema", ema);
-    archive.write("optimizer", optimizer);
-    archive.write("step", torch::tensor(step_));
     archive.write("rng", rng_.state());
   }
 
   void load(torch::serialize::InputArchive& archive) {
-    torch::serialize::InputArchive net, ema, optimizer;
-    archive.read("net", net);
+    step_ = load_network_state(archive, *net_, optimizer_);
+    torch::serialize::InputArchive ema;
     archive.read("ema", ema);
-    archive.read("optimizer", optimizer);
-    net_->load(net);
     ema_->load(ema);
-    optimizer_.load(optimizer);
-    torch::Tensor step, rng;
-    archive.read("step", step);
+    torch::Tensor rng;
     archive.read("rng", rng);
-    step_ = step.item<std::int64_t>();
     rng_.set_state(rng);
   }
 

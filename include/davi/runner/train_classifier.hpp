@@ -61,25 +61,8 @@ class ClassifierTrainer {
     return {{"cross_entropy", loss.item<double>()}, {"batch_accuracy", accuracy}};
   }
 
-  void save(torch::serialize::OutputArchive& archive) {
-    torch::serialize::OutputArchive net, optimizer;
-    net_->save(net);
-    optimizer_.save(optimizer);
-    archive.write("net", net);
-    archive.write("optimizer", optimizer);
-    archive.write("step", torch::tensor(step_));
-  }
-
-  void load(torch::serialize::InputArchive& archive) {
-    torch::serialize::InputArchive net, optimizer;
-    archive.read("net", net);
-    archive.read("optimizer", optimizer);
-    net_->load(net);
-    optimizer_.load(optimizer);
-    at::Tensor step;
-    archive.read("step", step);
-    step_ = step.item<std::int64_t>();
-  }
+  void save(torch::serialize::OutputArchive& archive) { save_network_state(archive, *net_, optimizer_, step_); }
+  void load(torch::serialize::InputArchive& archive) { step_ = load_network_state(archive, *net_, optimizer_); }
 
  private:
   ClassifierTrainingOptions options_;

@@ -30,13 +30,19 @@ FIXED = {"run_id", "method", "nfe", "network_backprops", "seconds_per_image", "t
          "consistency", "sigma_y"}
 
 
+def stacked(label):
+    """'davi(a=1,b=2)' as one option per line, so neighbouring tick labels do not overlap."""
+    return label.replace("(", "\n").replace(",", "\n").rstrip(")")
+
+
 def run_labels(rows, columns):
     """A label per run from the swept columns (or the method and run id when nothing is swept)."""
     axes = [c for c in columns if c not in FIXED]
     labels = []
     for row in rows:
-        parts = [row[a] for a in axes if row[a]]
-        labels.append("\n".join([row["method"]] + parts) if parts else f"{row['method']}\n{row['run_id'][:6]}")
+        parts = [stacked(row[a]) for a in axes if row[a]]
+        method = stacked(row["method"])
+        labels.append("\n".join([method] + parts) if parts else f"{method}\n{row['run_id'][:6]}")
     return labels
 
 

@@ -33,23 +33,20 @@ struct Choice {
   typename T::Options options;
 };
 
-template <class Types>
-struct ChoiceOf;
-template <class... T>
-struct ChoiceOf<std::tuple<T...>> {
-  using type = std::variant<Choice<T>...>;
-};
-/// std::variant<Choice<T>...> over a type list.
-template <class Types>
-using ChoiceVariant = typename ChoiceOf<Types>::type;
+template <class T>
+using Unwrapped = T;
 
-template <class Types>
+/// std::variant<Wrap<T>...> over a type list.
+template <class Types, template <class> class Wrap = Unwrapped>
 struct VariantOf;
-template <class... T>
-struct VariantOf<std::tuple<T...>> {
-  using type = std::variant<T...>;
+template <class... T, template <class> class Wrap>
+struct VariantOf<std::tuple<T...>, Wrap> {
+  using type = std::variant<Wrap<T>...>;
 };
-/// std::variant<T...> over a type list: one constructed policy of a kind.
+/// One policy of a kind chosen by name, with its options: std::variant<Choice<T>...>.
+template <class Types>
+using ChoiceVariant = typename VariantOf<Types, Choice>::type;
+/// One constructed policy of a kind: std::variant<T...>.
 template <class Types>
 using PolicyVariant = typename VariantOf<Types>::type;
 

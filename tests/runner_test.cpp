@@ -163,7 +163,7 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
                                              {"ablation_inpaint", 4}, {"train_prior", 1}, {"train_classifier", 1}};
   for (const char* task : {"deblur", "sr4", "inpaint"}) {
     runs[std::string("baselines_") + task] = 10;
-    runs[std::string("tune_baselines_") + task] = 20;
+    runs[std::string("tune_baselines_") + task] = 26;
   }
   std::size_t files = 0;
   for (const auto& entry : fs::directory_iterator("experiments")) {

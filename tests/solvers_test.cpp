@@ -115,10 +115,12 @@ void expect_near_posterior_mean(const char* name, const S& solver, double tolera
 // Monte-Carlo noise); the lifted measurement is ~0.24. Stated tolerances, with what was measured:
 //   DDRM, 20 steps (official)     0.11  (0.096 / 0.052): the 20-step discretisation; at 1000 steps the
 //   DDRM, 1000 steps              1.5 x the exact sampler's noise (0.030 / 0.042 vs 0.032 / 0.037).
-//   DDNM+, 100 steps (official)   0.07  (0.044 / 0.054)
-//   PiGDM, 100 steps, eta 0.2     0.14  (0.126 / 0.086): its p(x0 | x_t) = N(x0_hat, r_t^2 I) is not the
-//                                                         toy's; for a prior N(mu, I) it is exact, and so is
-//   PiGDM, unit-covariance prior  1.5 x the exact sampler's noise (0.054 / 0.101 vs 0.063 / 0.109).
+//   DDNM+, 100 steps (official)   0.07  (0.056 / 0.030)
+//   PiGDM, 100 steps, eta 0.2     0.11  (0.085 / 0.080), the default (InverseBench) form; the score form
+//                                 0.14  (0.110 / 0.071). Both assume p(x0 | x_t) = N(x0_hat, r_t^2 I), which
+//                                       is not the toy's; for a prior N(mu, I) it is, and both are exact:
+//   PiGDM, unit-covariance prior  1.5 x the exact sampler's noise (200 steps; 0.055 / 0.104, score form
+//                                 0.055 / 0.101, vs 0.063 / 0.109).
 //   DPS, zeta 0.1                 0.15  (0.119 / 0.093): p(y | x_t) ~ p(y | x0_hat(x_t)) plus a heuristic step.
 //   RED-diff, lr 0.05             0.06  (0.034 / 0.044): a MAP-like point; for a Gaussian, MAP = mean.
 TEST(DiffusionSolversOnTheGaussianToy, DdrmAndDdnmLandOnThePosteriorMean) {
@@ -128,10 +130,13 @@ TEST(DiffusionSolversOnTheGaussianToy, DdrmAndDdnmLandOnThePosteriorMean) {
 }
 
 TEST(DiffusionSolversOnTheGaussianToy, PigdmIsExactForAUnitCovariancePrior) {
-  expect_near_posterior_mean("pigdm", solvers::Pigdm(), 0.14);
+  expect_near_posterior_mean("pigdm", solvers::Pigdm(), 0.11);
+  expect_near_posterior_mean("pigdm (score form)", solvers::Pigdm({.form = "score"}), 0.14);
   davi::testing::GaussianToy unit;
   unit.covariance = at::eye(4, at::kDouble);
-  expect_near_posterior_mean("pigdm (unit prior)", solvers::Pigdm({.steps = 200, .eta = 1.0}), -1.5, unit);
+  expect_near_posterior_mean("pigdm (score, unit)", solvers::Pigdm({.steps = 200, .form = "score"}), -1.5,
+                             unit);
+  expect_near_posterior_mean("pigdm (unit)", solvers::Pigdm({.steps = 200}), -1.5, unit);
 }
 
 TEST(DiffusionSolversOnTheGaussianToy, DpsAndReddiffApproximateThePosteriorMean) {
@@ -187,6 +192,41 @@ TEST(DiffusionSolvers, CountTheirNetworkWork) {
   EXPECT_EQ(solvers::descending_times(1000, 20, "t").back(), 0);
   EXPECT_EQ(solvers::descending_times(1000, 1000, "t")[1], 998);
   EXPECT_DAVI_ERROR(solvers::descending_times(1000, 0, "ddrm"), "ddrm: steps must be in [1, 1000], got 0");
+}
+
+TEST(PublishedSettings, ConvertIntoDavisUnits) {
+  EXPECT_DOUBLE_EQ(solvers::published::sigma_y_from_unit_interval(0.05), 0.1);
+  EXPECT_DOUBLE_EQ(solvers::published::sigma_y_from_8bit(12.75), 0.1);
+  EXPECT_DOUBLE_EQ(solvers::published::dps_zeta_from_official_scale(0.3), 0.15);
+}
+
+// The official DPS step, scale * grad ||y - A x0|| with one norm per call (its configs use batch 1), taken
+// one measurement at a time, equals davi's batched Dps with zeta = scale / 2. One step from t = T-1 to the
+// clean end, where the DDPM mean is x0 itself and no noise is added.
+TEST(PublishedSettings, OfficialDpsScaleIsTwiceZetaWithANormPerMeasurement) {
+  const davi::testing::GaussianToy toy;
+  auto prior = toy.prior();
+  Rng data(3);
+  const operators::GaussianNoise noise({.sigma_y = 0.1});
+  const auto y = noise.apply(kAverage.forward(toy.draw(3, data)), data);
+  const double scale = 0.3;
+  Rng rng(5);
+  Cost cost;
+  const at::Tensor davi_step =
+      solvers::Dps({.steps = 1, .zeta = solvers::published::dps_zeta_from_official_scale(scale)})
+          .solve(y, kAverage, noise, prior, rng, cost);
+
+  const at::Tensor x_start = Rng(5).randn(kAverage.lift(y).sizes(), y.scalar_type());
+  const int t = prior.schedule().num_steps() - 1;
+  const double ab = prior.schedule().alpha_bar_at(t);
+  for (int i = 0; i < 3; ++i) {
+    const auto x_t = x_start.narrow(0, i, 1).clone().requires_grad_(true);
+    const auto x0 = solvers::x0_from_eps(x_t, solvers::eps_at(prior, x_t, t, cost), ab).clamp(-1, 1);
+    const auto norm = (y.narrow(0, i, 1) - kAverage.forward(x0)).norm();
+    const auto grad = torch::autograd::grad({norm}, {x_t})[0];
+    const at::Tensor official = (x0 - scale * grad).detach();
+    EXPECT_TRUE(at::allclose(davi_step.narrow(0, i, 1), official, 1e-5, 1e-6)) << "measurement " << i;
+  }
 }
 
 /// An operator with a forward model and a lift only (the lowest tier).

@@ -1,14 +1,23 @@
 #pragma once
-// PiGDM (Song et al. 2023), the noisy form. Its likelihood score
-//   g = (d x0 / d x_t)^T A^T (r_t^2 A A^T + sigma_y^2 I)^-1 (y - A x0),   r_t^2 = 1 - ab_t,
-// (the inverse through the SVD, A^T (r^2 A A^T + sigma_y^2)^-1 = V diag(s / (r^2 s^2 + sigma_y^2)) U^T,
-// the Jacobian product by one backprop through the network) is added to the prior's score in each DDIM
-// step (eta, `steps` evaluations): eps' = eps - sqrt(1 - ab) w g and x0' = x0 + (1 - ab) / sqrt(ab) w g, then
-//   x_next = sqrt(ab_next) x0' + c eps' + sigma z,  w = `guidance` (1: the posterior score of the paper).
+// PiGDM (Song et al. 2023), the noisy form. With x0 Tweedie's estimate at x_t and r_t^2 = 1 - ab_t, its
+// likelihood score is
+//   g = (d x0 / d x_t)^T A^T (r_t^2 A A^T + sigma_y^2 I)^-1 (y - A x0),
+// the inverse through the SVD (A^T (r^2 A A^T + sigma_y^2)^-1 = V diag(s / (r^2 s^2 + sigma_y^2)) U^T), the
+// Jacobian product by one backprop through the network. The step, with eta the fresh-noise share as in
+// InverseBench (sigma = eta sqrt(1 - ab_next), c = sqrt(1 - eta^2) sqrt(1 - ab_next)) and w = `guidance`:
+//   "inversebench": x_next = sqrt(ab_next) x0 + c eps + sigma z + w sqrt(ab_next ab) r_t^2 g
+//       InverseBench's noisy PiGDM (its VE-coordinate update written in VP coordinates): the guidance is
+//       damped by ab at high noise, where d x0 / d x_t carries 1 / sqrt(ab) and a learned network's
+//       Jacobian errors would otherwise be amplified without bound.
+//   "score": g is added to the prior's score, eps' = eps - sqrt(1 - ab) w g, x0' = x0 + r_t^2 / sqrt(ab) w g,
+//       x_next = sqrt(ab_next) x0' + c eps' + sigma z: the sampler PiGDM's approximation defines, exact on a
+//       Gaussian prior with identity covariance, but it diverges with the Fashion-MNIST prior (NaN on
+//       deblurring at w = 1; see docs/baselines.md).
 // One network evaluation and one backprop per step. sigma_y is the noise model's, in [-1, 1] units.
 #include <torch/torch.h>
 
 #include <cmath>
+#include <string>
 #include <string_view>
 
 #include "davi/concepts.hpp"
@@ -25,17 +34,21 @@ class Pigdm {
     int steps = 100;
     double eta = 0.2;
     double guidance = 1.0;
+    std::string form = "inversebench";
     template <class V>
     void visit(V&& v) {
       v("steps", steps, "network evaluations, each with one backprop (InverseBench: 100)");
-      v("eta", eta, "DDIM eta of the steps (InverseBench: 0.2; the paper: 1.0)");
-      v("guidance", guidance, "multiplier of the guidance term (1 = the paper's)");
+      v("eta", eta, "fresh-noise share of each step (InverseBench: 0.2)");
+      v("guidance", guidance, "multiplier w of the guidance term (1 = InverseBench's, or the exact score's)");
+      v("form", form, "how the guidance enters the step: inversebench (damped by alpha_bar) or score (exact score)");
     }
   };
   Pigdm() : Pigdm(Options{}) {}
   explicit Pigdm(const Options& o) : options_(o) {
     DAVI_CHECK(o.eta >= 0 && o.eta <= 1, "method.eta: expected a value in [0, 1], got ", o.eta);
     DAVI_CHECK(o.guidance >= 0, "method.guidance: expected a value >= 0, got ", o.guidance);
+    DAVI_CHECK(o.form == "inversebench" || o.form == "score",
+               "method.form: unknown \"", o.form, "\"; expected one of: inversebench, score");
   }
 
   template <SvdOperator Op, EpsilonModel Prior>
@@ -66,12 +79,17 @@ class Pigdm {
         ++cost.network_backprops;
       }
       at::NoGradGuard no_grad;
-      const double sigma = options_.eta * std::sqrt((1 - ab_next) / (1 - ab)) * std::sqrt(1 - ab / ab_next);
-      const double c = std::sqrt(std::max(0.0, 1 - ab_next - sigma * sigma));
+      const double sigma = options_.eta * std::sqrt(1 - ab_next);
+      const double c = std::sqrt(1 - options_.eta * options_.eta) * std::sqrt(1 - ab_next);
       const double w = options_.guidance;
-      const auto x0_guided = x0.detach() + (1 - ab) / std::sqrt(ab) * w * g;
-      const auto eps_guided = eps.detach() - std::sqrt(1 - ab) * w * g;
-      x = std::sqrt(ab_next) * x0_guided + c * eps_guided + sigma * rng.randn(x0.sizes(), x0.scalar_type());
+      const auto z = rng.randn(x0.sizes(), x0.scalar_type());
+      if (options_.form == "score") {
+        const auto x0_guided = x0.detach() + (1 - ab) / std::sqrt(ab) * w * g;
+        const auto eps_guided = eps.detach() - std::sqrt(1 - ab) * w * g;
+        x = std::sqrt(ab_next) * x0_guided + c * eps_guided + sigma * z;
+      } else {
+        x = std::sqrt(ab_next) * x0.detach() + c * eps.detach() + sigma * z + w * std::sqrt(ab_next * ab) * (1 - ab) * g;
+      }
     }
     return x.detach();
   }

@@ -6,5 +6,6 @@
 #include "davi/solvers/lift.hpp"
 #include "davi/solvers/pigdm.hpp"
 #include "davi/solvers/pinv.hpp"
+#include "davi/solvers/published_settings.hpp"
 #include "davi/solvers/reddiff.hpp"
 #include "davi/solvers/tikhonov.hpp"

@@ -163,7 +163,7 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
                                              {"ablation_inpaint", 4}, {"train_prior", 1}, {"train_classifier", 1}};
   for (const char* task : {"deblur", "sr4", "inpaint"}) {
     runs[std::string("baselines_") + task] = 10;
-    runs[std::string("tune_baselines_") + task] = 26;
+    runs[std::string("tune_baselines_") + task] = 29;
   }
   std::size_t files = 0;
   for (const auto& entry : fs::directory_iterator("experiments")) {
@@ -288,6 +288,13 @@ TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
   ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
   ASSERT_TRUE(fs::exists(state));
   EXPECT_FALSE(fs::exists(state.parent_path() / "metrics.json"));
+
+  // --summary runs nothing and tables what is finished: nothing yet.
+  const auto summarised = run_davi({"--summary", file.string()});
+  ASSERT_EQ(summarised.code, 0) << summarised.text;
+  EXPECT_NE(summarised.text.find("(0 of 2 runs finished)"), std::string::npos) << summarised.text;
+  EXPECT_FALSE(fs::exists(state.parent_path() / "metrics.json"));
+  EXPECT_FALSE(fs::exists(f.dir / "out" / plan.runs[1].context.run_id));
 
   const auto resumed = run_davi({file.string()});
   ASSERT_EQ(resumed.code, 0) << resumed.text;

@@ -2,6 +2,7 @@
 // davi_run's entry point:
 //   davi_run FILE.json             plan the experiment, run what is not finished, write the summary
 //   davi_run --validate FILE.json  plan only: check the file and list its runs with their ids and status
+//   davi_run --summary FILE.json   run nothing: write the summary and figure of the runs finished so far
 //   davi_run --list                every kind, policy and method with its options and defaults
 // A bad file stops before any work with one line naming the JSON path, exit code 2, nothing written.
 #include <cstdlib>
@@ -61,6 +62,17 @@ inline void make_figure(const Plan& plan) {
   if (std::system(command.c_str()) != 0) std::cout << "figure: " << command << " failed; the tables are written\n";
 }
 
+/// The experiment's summary tables and figure, over the runs finished so far (inverse problems only).
+inline void write_summary_and_figure(const Plan& plan) {
+  bool has_table = false;
+  for (const auto& run : plan.runs) has_table = has_table || run.kind == InverseProblem::name;
+  if (!has_table) return;
+  const auto rows = write_summary(plan);
+  std::cout << "summary: " << (plan.output / "summary.md").string() << " (" << rows << " of " << plan.runs.size()
+            << " runs finished)\n";
+  make_figure(plan);
+}
+
 inline int execute(const Plan& plan) {
   std::size_t done = 0;
   for (const auto& run : plan.runs) {
@@ -74,24 +86,19 @@ inline int execute(const Plan& plan) {
     begin_run(run.context);
     run.execute(run.context);
   }
-  bool has_table = false;
-  for (const auto& run : plan.runs) has_table = has_table || run.kind == InverseProblem::name;
-  if (has_table) {
-    const auto rows = write_summary(plan);
-    std::cout << "summary: " << (plan.output / "summary.md").string() << " (" << rows << " runs)\n";
-    make_figure(plan);
-  }
+  write_summary_and_figure(plan);
   return 0;
 }
 
 inline int main(int argc, char** argv) {
-  const std::string usage = "usage: davi_run [--validate] FILE.json | --list";
+  const std::string usage = "usage: davi_run [--validate | --summary] FILE.json | --list";
   if (argc == 2 && std::string(argv[1]) == "--list") {
     print_list(std::cout);
     return 0;
   }
   const bool validate_only = argc == 3 && std::string(argv[1]) == "--validate";
-  if (argc != 2 && !validate_only) {
+  const bool summary_only = argc == 3 && std::string(argv[1]) == "--summary";
+  if (argc != 2 && !validate_only && !summary_only) {
     std::cerr << usage << "\n";
     return 2;
   }
@@ -113,6 +120,10 @@ inline int main(int argc, char** argv) {
     return 0;
   }
   try {
+    if (summary_only) {
+      write_summary_and_figure(plan);
+      return 0;
+    }
     return execute(plan);
   } catch (const Error& e) {
     std::cerr << path << ": " << e.what() << "\n";

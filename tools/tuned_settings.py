@@ -12,8 +12,19 @@ over the folders (tasks), which is what the solvers take as their default.
 """
 import csv
 import json
+import math
 import os
 import sys
+
+
+def psnr_of(row):
+    """The row's PSNR; a diverged run (nan) ranks below every other."""
+    value = float(row["psnr"])
+    return value if math.isfinite(value) else -math.inf
+
+
+def shown(value):
+    return f"{value:.2f}" if math.isfinite(value) else "nan (diverged)"
 
 
 def method_runs(folder):
@@ -41,13 +52,13 @@ def table(folder):
         if not keys:
             continue
         runs.sort(key=lambda r: [r[0][k] for k in keys])
-        best = max(runs, key=lambda r: float(r[1]["psnr"]))
+        best = max(runs, key=lambda r: psnr_of(r[1]))
         lines += [f"## {name}", "", "| " + " | ".join(keys) + " | psnr | ssim | classifier_feature_distance | |",
                   "|" + "---|" * (len(keys) + 4)]
         for method, row in runs:
             mark = "best" if (method, row) == best else ""
             lines.append("| " + " | ".join(str(method[k]) for k in keys) +
-                         f" | {float(row['psnr']):.2f} | {float(row['ssim']):.3f} | "
+                         f" | {shown(float(row['psnr']))} | {float(row['ssim']):.3f} | "
                          f"{float(row['classifier_feature_distance']):.3f} | {mark} |")
         edge = best is runs[0] or best is runs[-1]
         lines += ["", f"best: {', '.join(f'{k} = {best[0][k]}' for k in keys)}" +
@@ -63,7 +74,7 @@ def across_tasks(folders):
             keys = swept_keys(runs)
             for method, row in runs:
                 setting = ", ".join(f"{k} = {method[k]}" for k in keys)
-                psnr.setdefault(name, {}).setdefault(setting, []).append(float(row["psnr"]))
+                psnr.setdefault(name, {}).setdefault(setting, []).append(psnr_of(row))
     names = ", ".join(os.path.basename(os.path.normpath(f)) for f in folders)
     lines = ["# Tuned defaults", "", f"Written by `tools/tuned_settings.py {' '.join(folders)}`. Per method, the "
              f"mean validation PSNR over {names}; the best is each solver's default.", ""]
@@ -74,8 +85,8 @@ def across_tasks(folders):
         best = max(complete, key=lambda k: sum(complete[k]))
         lines += [f"## {name}", "", "| setting | mean psnr | per task | |", "|---|---|---|---|"]
         for setting, values in complete.items():
-            per_task = " / ".join(f"{v:.2f}" for v in values)
-            lines.append(f"| {setting} | {sum(values) / len(values):.2f} | {per_task} | "
+            per_task = " / ".join(shown(v) for v in values)
+            lines.append(f"| {setting} | {shown(sum(values) / len(values))} | {per_task} | "
                          f"{'default' if setting == best else ''} |")
         lines.append("")
     return "\n".join(lines)

@@ -228,6 +228,7 @@ struct InverseProblem {
     Rng rng(seed + 2000, device);
     double seconds = 0;
     Cost cost;
+    std::int64_t non_finite = 0;  // samples with a NaN or infinite pixel: the method diverged on them
     const std::int64_t n = x0_all.size(0), samples = ev.samples;
     for (std::int64_t i = 0; i < n; i += ev.batch_size) {
       const auto x0 = x0_all.slice(0, i, std::min(n, i + ev.batch_size)).to(device);
@@ -240,6 +241,7 @@ struct InverseProblem {
                      x_hat.sizes().slice(2) == x0.sizes().slice(1),
                  "method returned samples of shape ", shape_string(x_hat.sizes()), " for images of shape ",
                  shape_string(x0.sizes()), " and ", samples, " samples");
+      non_finite += (~at::isfinite(x_hat)).flatten(2).any(2).sum().template item<std::int64_t>();
       const auto over_samples = [&](auto&& metric) {  // B values: the metric averaged over the samples
         at::Tensor sum;
         for (std::int64_t s = 0; s < samples; ++s) {
@@ -284,6 +286,7 @@ struct InverseProblem {
             {"nfe", cost.network_evaluations / (batches * samples)},
             {"network_backprops", cost.network_backprops / (batches * samples)},
             {"seconds_per_image", seconds / per_sample},
+            {"non_finite_samples", non_finite},
             {"classifier", uses_classifier(ev) ? nlohmann::json(ev.classifier) : nlohmann::json()}};
   }
 
@@ -305,6 +308,9 @@ struct InverseProblem {
     for (const auto& [key, value] : m["metrics"].items()) out << key << " " << value.get<double>() << "; ";
     out << "NFE " << m["nfe"].get<double>() << ", backprops " << m["network_backprops"].get<double>() << ", "
         << m["seconds_per_image"].get<double>() * 1e3 << " ms per image\n";
+    if (const auto diverged = m["non_finite_samples"].get<std::int64_t>(); diverged > 0)
+      out << method << ": " << diverged << " samples have NaN or infinite pixels (the method diverged); "
+          << "their metrics are NaN, written as null in metrics.json\n";
   }
 };
 

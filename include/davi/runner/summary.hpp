@@ -39,6 +39,10 @@ inline std::string format_number(double v) {
   return out.str();
 }
 
+/// A number of metrics.json as a table cell. JSON has no NaN: a metric of a diverged run is stored as
+/// null and shown as "nan".
+inline std::string format_number(const nlohmann::json& v) { return v.is_null() ? "nan" : format_number(v.get<double>()); }
+
 /// The table of the finished inverse_problem runs of a plan (runs without metrics are left out).
 inline SummaryTable summary_table(const Plan& plan) {
   SummaryTable table;
@@ -63,13 +67,13 @@ inline SummaryTable summary_table(const Plan& plan) {
     // A method axis labels the method with its options; otherwise the name says it.
     row.push_back(run.assignment.contains("method") ? value_label(run.assignment["method"])
                                                     : m["method"]["name"].get<std::string>());
-    row.push_back(format_number(m["nfe"].get<double>()));
-    row.push_back(format_number(m["network_backprops"].get<double>()));
-    row.push_back(format_number(m["seconds_per_image"].get<double>()));
-    row.push_back(m.contains("training") ? format_number(m["training"]["training_seconds"].get<double>()) : "0");
+    row.push_back(format_number(m["nfe"]));
+    row.push_back(format_number(m["network_backprops"]));
+    row.push_back(format_number(m["seconds_per_image"]));
+    row.push_back(m.contains("training") ? format_number(m["training"]["training_seconds"]) : "0");
     for (const auto& name : metric_names)
-      row.push_back(m["metrics"].contains(name) ? format_number(m["metrics"][name].get<double>()) : "");
-    row.push_back(format_number(m["sigma_y"].get<double>()));
+      row.push_back(m["metrics"].contains(name) ? format_number(m["metrics"][name]) : "");
+    row.push_back(format_number(m["sigma_y"]));
     table.rows.push_back(std::move(row));
   }
   return table;

@@ -68,12 +68,12 @@ class Ddrm {
   static constexpr std::string_view required_tier = "svd";
   struct Options {
     int steps = 20;
-    double eta = 0.85;
+    double eta = 1.0;
     double eta_b = 1.0;
     template <class V>
     void visit(V&& v) {
       v("steps", steps, "network evaluations (official: 20)");
-      v("eta", eta, "eta = eta_A = eta_C: the fresh-noise share of each step (official: 0.85)");
+      v("eta", eta, "eta = eta_A = eta_C: the fresh-noise share of each step (official: 0.85; tuned here: 1.0)");
       v("eta_b", eta_b, "weight of the measurement where it is noisier than the step (official: 1.0)");
     }
   };

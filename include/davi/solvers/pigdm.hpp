@@ -33,13 +33,13 @@ class Pigdm {
   struct Options {
     int steps = 100;
     double eta = 0.2;
-    double guidance = 1.0;
+    double guidance = 0.5;
     std::string form = "inversebench";
     template <class V>
     void visit(V&& v) {
       v("steps", steps, "network evaluations, each with one backprop (InverseBench: 100)");
       v("eta", eta, "fresh-noise share of each step (InverseBench: 0.2)");
-      v("guidance", guidance, "multiplier w of the guidance term (1 = InverseBench's, or the exact score's)");
+      v("guidance", guidance, "multiplier w of the guidance term (1 = InverseBench's, or the exact score's; tuned here: 0.5)");
       v("form", form, "how the guidance enters the step: inversebench (damped by alpha_bar) or score (exact score)");
     }
   };

@@ -22,7 +22,7 @@ class Tikhonov {
     double center = 0.0;
     template <class V>
     void visit(V&& v) {
-      v("lambda", lambda, "regularisation weight (sigma_y^2 / sigma_x^2 for the Wiener filter); > 0");
+      v("lambda", lambda, "regularisation weight (sigma_y^2 / sigma_x^2 for the Wiener filter); > 0 (tuned here: 0.01)");
       v("center", center, "the constant image the estimate is pulled towards ([-1, 1] units)");
     }
   };

@@ -43,11 +43,11 @@ def swept_keys(runs):
     return [k for k in keys if len({json.dumps(method.get(k)) for method, _ in runs}) > 1]
 
 
-def table(folder):
+def table(folder, by_method):
     lines = [f"# Tuned settings: {os.path.basename(os.path.normpath(folder))}", "",
              "Written by `tools/tuned_settings.py " + folder + "` from summary.csv and each run's config.json. "
              "The best value is the one with the highest PSNR on the validation images.", ""]
-    for name, runs in method_runs(folder).items():
+    for name, runs in by_method.items():
         keys = swept_keys(runs)
         if not keys:
             continue
@@ -66,11 +66,11 @@ def table(folder):
     return "\n".join(lines)
 
 
-def across_tasks(folders):
+def across_tasks(folders, runs_of):
     """Mean validation PSNR of each (method, swept value) tried in every folder."""
     psnr = {}
     for folder in folders:
-        for name, runs in method_runs(folder).items():
+        for name, runs in runs_of[folder].items():
             keys = swept_keys(runs)
             for method, row in runs:
                 setting = ", ".join(f"{k} = {method[k]}" for k in keys)
@@ -95,13 +95,14 @@ def across_tasks(folders):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__.strip().splitlines()[2])
+    runs_of = {folder: method_runs(folder) for folder in sys.argv[1:]}  # each folder's configs read once
     for folder in sys.argv[1:]:
-        text = table(folder)
+        text = table(folder, runs_of[folder])
         with open(os.path.join(folder, "tuned.md"), "w") as f:
             f.write(text)
         print(text)
     if len(sys.argv) > 2:
-        text = across_tasks(sys.argv[1:])
+        text = across_tasks(sys.argv[1:], runs_of)
         parent = os.path.commonpath([os.path.abspath(f) for f in sys.argv[1:]])
         with open(os.path.join(parent, "tuned_defaults.md"), "w") as f:
             f.write(text)

@@ -1,53 +1,75 @@
-// The prior's UNet (the configuration of experiments/train_prior.json): forward, and forward +
-// backward, at batch 1 and 64, in NCHW and channels_last layouts.
+// The prior's UNet (the configuration of experiments/train_prior.json): forward, forward + backward,
+// and one prior DSM training step (forward, backward, AdamW), at batch 1, 32 and 64, on the fp32/NCHW
+// path and the bf16/channels_last path (benchmarks/bench_paths.hpp), plus the two mixed paths at batch 64.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "bench_paths.hpp"
 #include "davi/core/threads.hpp"
 #include "davi/networks/unet.hpp"
+#include "davi/prior/prior_trainer.hpp"
+#include "davi/schedules/sqrt_linear.hpp"
 
 using namespace davi;
 
 namespace {
 
-networks::UNet prior_sized_unet(bool channels_last) {
-  networks::UNet net(networks::UNetOptions{});  // defaults = the committed prior's architecture
-  if (channels_last) networks::use_channels_last(*net);
-  return net;
-}
-
-at::Tensor input(std::int64_t batch, bool channels_last) {
-  auto x = at::randn({batch, 1, 28, 28});
-  return channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
-}
+struct Inputs {
+  at::Tensor x, t;
+  explicit Inputs(std::int64_t batch)
+      : x(at::randn({batch, 1, 28, 28})), t(at::randint(0, 1000, {batch}, at::kLong)) {}
+};
 
 void BM_UNetForward(benchmark::State& state) {
   set_threads(0);
-  const bool channels_last = state.range(1) != 0;
-  auto net = prior_sized_unet(channels_last);
+  const auto compute = bench::path(state.range(1));
+  ComputeScope scope(compute);
+  networks::UNet net(networks::UNetOptions{});  // defaults = the committed prior's architecture
   net->eval();
-  const auto x = input(state.range(0), channels_last);
-  const auto t = at::randint(0, 1000, {state.range(0)}, at::kLong);
+  const Inputs in(state.range(0));
   torch::NoGradGuard no_grad;
-  for (auto _ : state) benchmark::DoNotOptimize(net->forward(x, t));
-  state.SetItemsProcessed(state.iterations() * state.range(0));
+  const double flops = bench::forward_flops([&] { net->forward(in.x, in.t); });
+  for (auto _ : state) benchmark::DoNotOptimize(net->forward(in.x, in.t));
+  bench::report(state, compute, flops, state.range(0));
   state.counters["parameters"] = static_cast<double>(networks::parameter_count(*net));
 }
 
 void BM_UNetForwardBackward(benchmark::State& state) {
   set_threads(0);
-  const bool channels_last = state.range(1) != 0;
-  auto net = prior_sized_unet(channels_last);
-  const auto x = input(state.range(0), channels_last);
-  const auto t = at::randint(0, 1000, {state.range(0)}, at::kLong);
+  const auto compute = bench::path(state.range(1));
+  ComputeScope scope(compute);
+  networks::UNet net(networks::UNetOptions{});
+  const Inputs in(state.range(0));
+  const double flops = 3 * bench::forward_flops([&] { net->forward(in.x, in.t); });  // backward ~ 2 forwards
   for (auto _ : state) {
     net->zero_grad();
-    net->forward(x, t).square().mean().backward();
+    net->forward(in.x, in.t).square().mean().backward();
   }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
+  bench::report(state, compute, flops, state.range(0));
 }
 
-BENCHMARK(BM_UNetForward)->ArgNames({"batch", "channels_last"})->ArgsProduct({{1, 64}, {0, 1}})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_UNetForwardBackward)->ArgNames({"batch", "channels_last"})->ArgsProduct({{1, 64}, {0, 1}})->Unit(benchmark::kMillisecond);
+/// One step of the prior's training (experiments/train_prior.json's settings): DSM loss, backward,
+/// gradient clipping, AdamW, EMA.
+void BM_PriorDsmStep(benchmark::State& state) {
+  set_threads(0);
+  const auto compute = bench::path(state.range(1));
+  ComputeScope scope(compute);
+  prior::PriorTrainingOptions options;
+  options.batch_size = static_cast<int>(state.range(0));
+  const auto images = at::rand({256, 1, 28, 28}) * 2 - 1;
+  prior::PriorTrainer trainer({}, schedules::SqrtLinear(), {}, options, images, 0, c10::kCPU);
+  Rng batches(1);
+  networks::UNet probe(networks::UNetOptions{});
+  const Inputs in(state.range(0));
+  const double flops = 3 * bench::forward_flops([&] { torch::NoGradGuard g; probe->forward(in.x, in.t); });
+  for (auto _ : state) benchmark::DoNotOptimize(trainer.train_step(batches));
+  bench::report(state, compute, flops, state.range(0));
+}
+
+BENCHMARK(BM_UNetForward)->Apply(bench::batches_and_paths);
+BENCHMARK(BM_UNetForward)->ArgNames({"batch", "path"})->Args({64, 2})->Args({64, 3})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_UNetForwardBackward)->Apply(bench::batches_and_paths);
+BENCHMARK(BM_UNetForwardBackward)->ArgNames({"batch", "path"})->Args({64, 2})->Args({64, 3})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PriorDsmStep)->Apply(bench::batches_and_paths);
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "davi/networks/feature_classifier.hpp"
+#include "davi/networks/patch_discriminator.hpp"
 #include "davi/networks/unet.hpp"
 #include "davi/prior/prior.hpp"
 #include "davi/schedules/schedules.hpp"
@@ -25,6 +27,138 @@ networks::UNetOptions tiny_unet(int size = 8) {
   o.attention_resolutions = {size / 2};
   o.norm_groups = 4;
   return o;
+}
+
+/// A UNet whose every weight is random (the default starts output layers at zero, which would make
+/// every comparison of outputs trivial).
+networks::UNet random_unet(const networks::UNetOptions& options, std::uint64_t seed) {
+  auto net = with_global_seed(seed, [&] { return networks::UNet(options); });
+  torch::NoGradGuard no_grad;
+  at::manual_seed(seed);
+  for (auto& p : net->parameters()) p.normal_(0.0, 0.2);
+  return net;
+}
+
+/// Output and parameter gradients of loss = mean(net(x, t) * target) under `compute`.
+std::pair<at::Tensor, std::vector<at::Tensor>> output_and_gradients(networks::UNet& net, const Compute& compute,
+                                                                    const at::Tensor& x, const at::Tensor& t,
+                                                                    const at::Tensor& target) {
+  ComputeScope scope(compute);
+  net->zero_grad();
+  const auto out = net->forward(x, t);
+  (out * target).mean().backward();
+  std::vector<at::Tensor> grads;
+  for (const auto& p : net->parameters()) grads.push_back(p.grad().clone());
+  return {out.detach(), grads};
+}
+
+double cosine(const at::Tensor& a, const at::Tensor& b) {
+  return (a.flatten() * b.flatten()).sum().item<double>() / (a.norm().item<double>() * b.norm().item<double>());
+}
+
+TEST(Precision, ScopesNestAndTheJsonSpellingsResolve) {
+  EXPECT_EQ(current_compute(), Compute{});
+  {
+    ComputeScope outer({Precision::bf16, MemoryFormat::channels_last});
+    EXPECT_EQ(current_compute().dtype(), at::kBFloat16);
+    {
+      ComputeScope inner(Compute{});
+      EXPECT_EQ(current_compute().precision, Precision::fp32);
+    }
+    EXPECT_EQ(current_compute().layout(), at::MemoryFormat::ChannelsLast);
+  }
+  EXPECT_EQ(current_compute(), Compute{});
+  const c10::Device cpu(c10::kCPU);
+  EXPECT_EQ(resolve_compute("bf16", "nchw", cpu), (Compute{Precision::bf16, MemoryFormat::nchw}));
+  EXPECT_EQ(resolve_compute("auto", "auto", cpu), fastest_compute(cpu));
+  EXPECT_EQ(fastest_compute(cpu), Compute{});  // measured: docs/performance.md
+  EXPECT_DAVI_ERROR(resolve_compute("half", "auto", cpu), "precision: unknown \"half\"");
+  EXPECT_DAVI_ERROR(resolve_compute("fp32", "nhwc", cpu), "memory_format: unknown \"nhwc\"");
+}
+
+TEST(Precision, FlopCounterCountsTheLayersThatRan) {
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(3, 5, 3).padding(1));
+  torch::nn::Linear fc(7, 4);
+  networks::FlopCounter counter;
+  networks::mixed::conv2d(*conv, at::randn({2, 3, 6, 6}));
+  networks::mixed::linear(*fc, at::randn({3, 7}));
+  networks::mixed::bmm(at::randn({2, 3, 4}), at::randn({2, 4, 5}));
+  EXPECT_EQ(counter.flops(), 2 * (2 * 5 * 6 * 6) * (3 * 9) + 2 * (3 * 4) * 7 + 2 * 2 * 3 * 4 * 5);
+}
+
+TEST(Precision, ChannelsLastComputesTheSameUNet) {
+  auto net = random_unet(tiny_unet(8), 1);
+  const auto x = at::randn({3, 1, 8, 8}), target = at::randn({3, 1, 8, 8});
+  const auto t = at::tensor({0, 400, 999}, at::kLong);
+  const auto [ref, ref_grads] = output_and_gradients(net, {}, x, t, target);
+  const auto [out, grads] = output_and_gradients(net, {Precision::fp32, MemoryFormat::channels_last}, x, t, target);
+  EXPECT_TRUE(out.is_contiguous());  // networks hand back NCHW whatever they computed in
+  EXPECT_LT(relative_error(out, ref), 1e-5);
+  for (std::size_t i = 0; i < grads.size(); ++i) EXPECT_LT(relative_error(grads[i], ref_grads[i]), 1e-4) << i;
+}
+
+TEST(Precision, Bf16IsMixedPrecisionWithFp32WeightsOutputsAndGradients) {
+  auto net = random_unet(tiny_unet(8), 2);
+  const auto x = at::randn({4, 1, 8, 8}), target = at::randn({4, 1, 8, 8});
+  const auto t = at::tensor({0, 100, 500, 999}, at::kLong);
+  const auto [ref, ref_grads] = output_and_gradients(net, {}, x, t, target);
+  for (const auto layout : {MemoryFormat::nchw, MemoryFormat::channels_last}) {
+    const auto [out, grads] = output_and_gradients(net, {Precision::bf16, layout}, x, t, target);
+    EXPECT_EQ(out.scalar_type(), at::kFloat);
+    EXPECT_TRUE(out.is_contiguous());
+    // bf16 keeps 8 bits of mantissa (relative rounding 2^-9 per operation): the output agrees with fp32
+    // to about a percent, and differs from it (so bf16 did run).
+    const double error = ((out - ref).norm() / ref.norm()).item<double>();
+    EXPECT_LT(error, 0.03) << to_string(layout);
+    EXPECT_GT(error, 1e-5) << to_string(layout);
+    ASSERT_EQ(grads.size(), ref_grads.size());
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      EXPECT_EQ(grads[i].scalar_type(), at::kFloat) << i;  // gradients land in the fp32 master weights
+      if (ref_grads[i].norm().item<double>() > 1e-6) EXPECT_GT(cosine(grads[i], ref_grads[i]), 0.99) << i;
+    }
+  }
+  for (const auto& p : net->parameters()) EXPECT_EQ(p.scalar_type(), at::kFloat);
+}
+
+TEST(Precision, GroupNormStatisticsAreFp32InBf16) {
+  // Channels with a large common offset: summing their squares in bf16 would lose the variance (the
+  // offset's square dominates); statistics in fp32 of the bf16 input recover it.
+  torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(2, 4));
+  const auto x = (300.0 + at::randn({2, 4, 8, 8})).to(at::kBFloat16);
+  const auto reference = norm->forward(x.to(at::kFloat));
+  ComputeScope scope({Precision::bf16, MemoryFormat::nchw});
+  const auto out = networks::mixed::group_norm(*norm, x);
+  EXPECT_EQ(out.scalar_type(), at::kBFloat16);
+  EXPECT_LT((out.to(at::kFloat) - reference).abs().max().item<double>(), 0.02);  // bf16 rounding of ~|3|
+  // The condition is not trivially met: the variance accumulated in bf16 is off by far more than 1.
+  const auto groups = x.reshape({2, 2, -1});
+  const auto naive_variance = (groups * groups).mean(-1) - groups.mean(-1).square();
+  EXPECT_GT((naive_variance.to(at::kFloat) - groups.to(at::kFloat).var(-1, false)).abs().max().item<double>(), 1.0);
+}
+
+TEST(Precision, ClassifierAndDiscriminatorRunInBf16) {
+  networks::FeatureClassifier classifier(networks::FeatureClassifierOptions{});
+  networks::PatchDiscriminator discriminator(networks::PatchDiscriminatorOptions{});
+  classifier->eval();
+  discriminator->eval();
+  const auto x = at::rand({3, 1, 28, 28}) * 2 - 1;
+  const auto ref = classifier->features(x);
+  const auto ref_d = discriminator->forward(x);
+  ComputeScope scope({Precision::bf16, MemoryFormat::channels_last});
+  const auto f = classifier->features(x);
+  const auto d = discriminator->forward(x);
+  EXPECT_EQ(f.embedding.scalar_type(), at::kFloat);
+  EXPECT_EQ(d.logits.scalar_type(), at::kFloat);
+  EXPECT_LT(((f.logits - ref.logits).norm() / ref.logits.norm()).item<double>(), 0.03);
+  EXPECT_LT(((d.logits - ref_d.logits).norm() / ref_d.logits.norm()).item<double>(), 0.05);
+  for (std::size_t l = 0; l < d.features.size(); ++l) EXPECT_EQ(d.features[l].scalar_type(), at::kFloat);
+}
+
+TEST(Precision, EmaUpdateIsTheConvexCombination) {
+  torch::nn::Linear online(5, 3), ema(5, 3);
+  const auto before = ema->weight.clone();
+  prior::ema_update(*ema, *online, 0.9);
+  EXPECT_LT(relative_error(ema->weight, 0.9 * before + 0.1 * online->weight), 1e-6);
 }
 
 TEST(UNet, PredictsNoiseOfTheInputShapeIncludingOddSizes) {

@@ -127,6 +127,10 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
             "method.bridge.hh: unknown key; expected one of: beta_a, h");
   EXPECT_EQ(plan_error([](json& e) { e["method"][1] = "dpss"; }),
             "method: unknown \"dpss\"; expected one of: davi, supervised, lift, pinv, tikhonov, ddrm, ddnm, pigdm, dps, reddiff");
+  EXPECT_EQ(plan_error([](json& e) { e["precision"] = "fp16"; }),
+            "precision: unknown \"fp16\"; expected one of: auto, fp32, bf16");
+  EXPECT_EQ(plan_error([](json& e) { e["memory_format"] = "nhwc"; }),
+            "memory_format: unknown \"nhwc\"; expected one of: auto, nchw, channels_last");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = "many"; }),
             "evaluation.images: expected an integer, got string \"many\"");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = 0; }),
@@ -208,6 +212,22 @@ TEST(Plan, RunIdsHashTheResolvedConfig) {
   other["method"][0]["divergence"]["t_max"] = 300;
   EXPECT_NE(ids(other)[0], base[0]);
   EXPECT_EQ(ids(other)[1], base[1]);
+  // Precision and layout: "auto" is resolved before hashing (to fp32/nchw on a CPU); fp32/nchw hash as
+  // if the keys did not exist (the ids of every result made before them); another setting is another run.
+  json explicit_fp32 = f.experiment;
+  explicit_fp32["precision"] = "fp32";
+  explicit_fp32["memory_format"] = "nchw";
+  if (!at::hasCUDA()) EXPECT_EQ(ids(explicit_fp32), base);
+  json no_keys = f.experiment;
+  no_keys.erase("precision");
+  no_keys.erase("memory_format");
+  EXPECT_EQ(ids(no_keys), ids(explicit_fp32));
+  for (const auto& [key, value] : {std::pair{"precision", "bf16"}, std::pair{"memory_format", "channels_last"}}) {
+    other = explicit_fp32;
+    other[key] = value;
+    EXPECT_NE(ids(other)[0], base[0]) << key;
+    EXPECT_EQ(runner::plan_experiment(other, (f.dir / "exp.json").string()).runs[0].context.resolved[key], value);
+  }
   // The plan: one folder per run id under the output; the resolved config names every option.
   const auto plan = runner::plan_experiment(f.experiment, (f.dir / "exp.json").string());
   EXPECT_EQ(plan.experiment, "exp");
@@ -262,6 +282,8 @@ TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
   EXPECT_EQ(straight["network_backprops"], 0.0);
   EXPECT_EQ(straight["training"]["training_steps"], 60);
   EXPECT_EQ(read_json(lift_dir / "metrics.json")["nfe"], 0.0);
+  EXPECT_EQ(straight["environment"]["precision"], "fp32");  // what "auto" means on a CPU
+  EXPECT_EQ(straight["environment"]["memory_format"], "nchw");
   EXPECT_EQ(read_json(lift_dir / "metrics.json")["metrics"]["diversity"], 0.0);
   for (const char* file : {"config.json", "metrics.json", "samples.png", "train_log.csv", "generator_ema.pt"})
     EXPECT_TRUE(fs::exists(davi_dir / file)) << file;

@@ -156,7 +156,7 @@ TEST(Supervised, LearnsThePosteriorMeanOfTheToy) {
   Rng data(6);
   double first = 0, last = 0;
   for (int i = 0; i < 3000; ++i) {
-    last = model.train_step(toy.draw(256, data).to(at::kFloat));
+    last = model.train_step(toy.draw(256, data).to(at::kFloat)).item<double>();
     if (i == 0) first = last;
   }
   EXPECT_LT(last, first);

@@ -70,22 +70,23 @@ struct DaviOptions {
   }
 };
 
-/// The terms of one train_step (each a batch mean).
+/// The terms of one train_step (each a batch mean, a detached 0-dimensional fp32 tensor on the training
+/// device: reading one with .item() waits for the device, so the training loop reads them only to log).
 struct DaviLosses {
-  double score = 0;       // psi-step DSM loss
-  double divergence = 0;  // surrogate value (its gradient, not its value, is the KL's)
-  double fidelity = 0;    // mean((y - A x_hat)^2), unweighted
-  double regression = 0;  // mean((x0 - x_hat)^2), unweighted
-  double total = 0;       // the phi loss that was minimised
-  double adversarial = 0;         // -mean D(x_hat) + feature matching (0 when off)
-  double adversarial_weight = 0;  // the adaptive lambda_adv
-  double discriminator = 0;       // hinge loss of the discriminator
+  at::Tensor score;       // psi-step DSM loss
+  at::Tensor divergence;  // surrogate value (its gradient, not its value, is the KL's)
+  at::Tensor fidelity;    // mean((y - A x_hat)^2), unweighted
+  at::Tensor regression;  // mean((x0 - x_hat)^2), unweighted
+  at::Tensor total;       // the phi loss that was minimised
+  at::Tensor adversarial;         // -mean D(x_hat) + feature matching (0 when off)
+  at::Tensor adversarial_weight;  // the adaptive lambda_adv (0 when off)
+  at::Tensor discriminator;       // hinge loss of the discriminator (0 when off)
 };
 
-/// The official adaptive weight: clip(grad_gt / (grad_adv + 1e-4), 0.01, 10), after clamping to [0, 1e4].
-inline double adaptive_adversarial_weight(double grad_gt_norm, double grad_adv_norm) {
-  const double w = std::clamp(grad_gt_norm / (grad_adv_norm + 1e-4), 0.0, 1e4);
-  return std::clamp(w, 0.01, 10.0);
+/// The official adaptive weight: clip(grad_gt / (grad_adv + 1e-4), 0.01, 10), after clamping to [0, 1e4];
+/// computed on the device from the two gradient norms (no host round trip), detached.
+inline at::Tensor adaptive_adversarial_weight(const at::Tensor& grad_gt_norm, const at::Tensor& grad_adv_norm) {
+  return (grad_gt_norm / (grad_adv_norm + 1e-4)).clamp(0.0, 1e4).clamp(0.01, 10.0).detach();
 }
 
 template <class Op, class Sched, class Div, class Br, class Net = networks::UNet>
@@ -154,6 +155,8 @@ class Davi {
   /// One alternating step on a batch of clean images; measurements are synthesised with fresh noise.
   DaviLosses train_step(const at::Tensor& x0) {
     DaviLosses losses;
+    const auto zero = at::zeros({}, x0.options());
+    losses.adversarial = losses.adversarial_weight = losses.discriminator = zero;
     const at::Tensor y = measure(x0, rng_);
     const at::Tensor y_lift = op_.lift(y);
     const auto n = x0.size(0);
@@ -171,7 +174,7 @@ class Davi {
     psi_optimizer_.zero_grad();
     score_loss.backward();
     psi_optimizer_.step();
-    losses.score = score_loss.item<double>();
+    losses.score = score_loss.detach();
     if (discriminator_) losses.discriminator = discriminator_step(x0, samples);
 
     // (b) phi-step: a new bridge draw, with gradient.
@@ -194,7 +197,7 @@ class Davi {
       if (discriminator_) {
         const auto [adversarial, weight] = adversarial_term(x0, x_hat, regression);
         total = total + weight * adversarial;
-        losses.adversarial = adversarial.template item<double>();
+        losses.adversarial = adversarial.detach();
         losses.adversarial_weight = weight;
       }
     }
@@ -206,10 +209,10 @@ class Davi {
     ema_.update(*ema_generator_, *generator_);
     ++step_;
 
-    losses.divergence = divergence.item<double>();
-    losses.fidelity = fidelity.item<double>();
-    losses.regression = regression.item<double>();
-    losses.total = total.item<double>();
+    losses.divergence = divergence.detach();
+    losses.fidelity = fidelity.detach();
+    losses.regression = regression.detach();
+    losses.total = total.detach();
     return losses;
   }
 
@@ -321,18 +324,18 @@ class Davi {
 
  private:
   /// Hinge loss step of the discriminator on real x0 and detached generator samples.
-  double discriminator_step(const at::Tensor& x0, const at::Tensor& samples) {
+  at::Tensor discriminator_step(const at::Tensor& x0, const at::Tensor& samples) {
     discriminator_->train();
     discriminator_optimizer_->zero_grad();  // also clears stray gradients from the last phi-step
     const auto real = discriminator_->forward(x0).logits, fake = discriminator_->forward(samples).logits;
     const auto loss = 0.5 * (at::relu(1 - real).mean() + at::relu(1 + fake).mean());
     loss.backward();
     discriminator_optimizer_->step();
-    return loss.item<double>();
+    return loss.detach();
   }
 
   /// -mean D(x_hat) + sum_l mean |F_l(x_hat) - sg F_l(x0)|, and its adaptive weight.
-  std::pair<at::Tensor, double> adversarial_term(const at::Tensor& x0, const at::Tensor& x_hat,
+  std::pair<at::Tensor, at::Tensor> adversarial_term(const at::Tensor& x0, const at::Tensor& x_hat,
                                                  const at::Tensor& regression) {
     const auto fake = discriminator_->forward(x_hat);
     networks::PatchDiscriminatorOutput real;
@@ -344,8 +347,8 @@ class Davi {
     for (std::size_t l = 0; l < fake.features.size(); ++l)
       adversarial = adversarial + (fake.features[l] - real.features[l]).abs().mean();
     auto& w = generator_->last_layer_weight();
-    const double grad_gt = torch::autograd::grad({regression}, {w}, {}, true)[0].norm().template item<double>();
-    const double grad_adv = torch::autograd::grad({adversarial}, {w}, {}, true)[0].norm().template item<double>();
+    const auto grad_gt = torch::autograd::grad({regression}, {w}, {}, true)[0].norm();
+    const auto grad_adv = torch::autograd::grad({adversarial}, {w}, {}, true)[0].norm();
     return {adversarial, adaptive_adversarial_weight(grad_gt, grad_adv)};
   }
 

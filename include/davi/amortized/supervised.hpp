@@ -48,15 +48,15 @@ class Supervised {
   /// y = A x0 + sigma_y eps.
   at::Tensor measure(const at::Tensor& x0, Rng& rng) const { return noise_.apply(op_.forward(x0), rng); }
 
-  /// One regression step on a batch of clean images; returns mean((x0 - x_hat)^2).
-  double train_step(const at::Tensor& x0) {
+  /// One regression step on a batch of clean images; returns mean((x0 - x_hat)^2), detached.
+  at::Tensor train_step(const at::Tensor& x0) {
     net_->train();
     const at::Tensor loss = (estimate_with_grad(measure(x0, rng_)) - x0).square().mean();
     optimizer_.zero_grad();
     loss.backward();
     optimizer_.step();
     ++step_;
-    return loss.template item<double>();
+    return loss.detach();
   }
 
   /// The estimate for each measurement (N x C x H x W); deterministic.

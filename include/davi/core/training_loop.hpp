@@ -44,8 +44,10 @@ inline void validate(const TrainingLoopOptions& o, const std::string& path) {
              o.checkpoint_every, "; a checkpoint between log rows would lose the partial averages");
 }
 
-/// Named values one training step reports (losses); the names become the log's columns.
-using LossRow = std::vector<std::pair<std::string, double>>;
+/// Named values one training step reports (losses, as 0-dimensional tensors); the names become the log's
+/// columns. They stay tensors so that a step never waits for the device: the loop reads them only when
+/// it writes a log row.
+using LossRow = std::vector<std::pair<std::string, at::Tensor>>;
 
 /// What train_resumably needs of a trainer: its step count, one step drawing its batch from the
 /// loop's stream, and its whole state in and out of an archive.
@@ -132,21 +134,25 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
   };
 
   Progress progress(label, o.steps, trainer.step());
-  LossRow sums;
+  LossRow sums;  // double accumulators on the trainer's device
   int in_sums = 0;
+  std::string note;  // the first column's last logged mean, shown by the progress display
   while (trainer.step() < o.steps) {
     Timer timer;
     const LossRow row = trainer.train_step(batches);
-    record.seconds += timer.seconds();
     if (sums.empty()) {
-      sums = row;
-      for (auto& [name, value] : sums) value = 0;
+      for (const auto& [name, value] : row) sums.emplace_back(name, at::zeros({}, value.options().dtype(at::kDouble)));
     }
-    for (std::size_t i = 0; i < row.size(); ++i) sums[i].second += row[i].second;
+    for (std::size_t i = 0; i < row.size(); ++i) sums[i].second.add_(row[i].second.detach());
     ++in_sums;
     const std::int64_t step = trainer.step();
-    progress.update(step, row.empty() ? "" : row.front().first + " " + std::to_string(row.front().second));
-    if (step % o.log_every == 0 || step == o.steps) {
+    const bool log_row = step % o.log_every == 0 || step == o.steps;
+    std::vector<double> means;
+    if (log_row) {  // the only place the loop waits for the device
+      for (const auto& [name, sum] : sums) means.push_back(sum.template item<double>() / in_sums);
+    }
+    record.seconds += timer.seconds();
+    if (log_row) {
       std::ostringstream line;
       if (log.empty()) {
         line << "step";
@@ -154,12 +160,14 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
         line << ",seconds\n";
       }
       line << step;
-      for (const auto& [name, value] : sums) line << ',' << value / in_sums;
+      for (const double mean : means) line << ',' << mean;
       line << ',' << record.seconds << '\n';
       log += line.str();
-      for (auto& [name, value] : sums) value = 0;
+      for (auto& [name, sum] : sums) sum.zero_();
       in_sums = 0;
+      if (!means.empty()) note = sums.front().first + " " + std::to_string(means.front());
     }
+    progress.update(step, note);
     if (step % o.checkpoint_every == 0 || step == o.steps) checkpoint();
   }
   record.steps = trainer.step();

@@ -12,6 +12,7 @@
 
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/options.hpp"
+#include "davi/networks/mixed_precision.hpp"
 
 namespace davi::networks {
 
@@ -53,12 +54,13 @@ class FeatureClassifierImpl : public torch::nn::Module {
 
   ClassifierFeatures features(const torch::Tensor& x) {
     ClassifierFeatures f;
-    auto h = block1_->forward(x);
-    f.blocks.push_back(h);
-    h = block2_->forward(torch::max_pool2d(h, 2));
-    f.blocks.push_back(h);
-    f.embedding = torch::relu(embed_->forward(torch::max_pool2d(h, 2).flatten(1)));
-    f.logits = head_->forward(dropout_->forward(f.embedding));
+    auto h = mixed::sequential(*block1_, mixed::enter(x));
+    f.blocks.push_back(mixed::leave(h));
+    h = mixed::sequential(*block2_, torch::max_pool2d(h, 2));
+    f.blocks.push_back(mixed::leave(h));
+    const auto embedding = torch::relu(mixed::linear(*embed_, torch::max_pool2d(h, 2).flatten(1)));
+    f.embedding = mixed::leave(embedding);
+    f.logits = mixed::leave(mixed::linear(*head_, dropout_->forward(embedding)));
     return f;
   }
 

@@ -6,6 +6,8 @@
 // Weights start from N(0, 0.02), BatchNorm scales from N(1, 0.02) and biases from 0.
 #include <torch/torch.h>
 
+#include "davi/networks/mixed_precision.hpp"
+
 #include <vector>
 
 namespace davi::networks {
@@ -44,12 +46,12 @@ class PatchDiscriminatorImpl : public torch::nn::Module {
 
   PatchDiscriminatorOutput forward(const torch::Tensor& x) {
     PatchDiscriminatorOutput out;
-    auto h = x;
+    auto h = mixed::enter(x);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-      h = layers_[i]->forward(h);
-      if (i + 1 < layers_.size()) out.features.push_back(h);
+      h = mixed::sequential(*layers_[i], h);
+      if (i + 1 < layers_.size()) out.features.push_back(mixed::leave(h));  // losses on them are fp32
     }
-    out.logits = h;
+    out.logits = mixed::leave(h);
     return out;
   }
 

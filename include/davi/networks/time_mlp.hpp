@@ -43,7 +43,7 @@ class TimeMlpImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) {
     const auto n = x.size(0);
     const auto features = torch::cat({x.reshape({n, -1}), timestep_embedding(t, options_.time_dim).to(x.dtype())}, 1);
-    return body_->forward(features).reshape(x.sizes());
+    return mixed::leave(mixed::sequential(*body_, mixed::enter(features))).reshape(x.sizes());
   }
 
   const TimeMlpOptions& options() const { return options_; }

@@ -1,12 +1,15 @@
 #pragma once
 // Epsilon-prediction UNet in the style of DDPM/ADM: sinusoidal time embedding, residual blocks with
 // GroupNorm and SiLU, self-attention at chosen resolutions, skip connections between the two paths.
+// Every layer runs through networks/mixed_precision.hpp, so the thread's Compute setting (fp32 or bf16
+// mixed precision, NCHW or channels_last) applies; parameters and outputs are fp32 either way.
 #include <torch/torch.h>
 
 #include <cmath>
 #include <vector>
 
 #include "davi/core/check.hpp"
+#include "davi/networks/mixed_precision.hpp"
 
 namespace davi::networks {
 
@@ -75,10 +78,10 @@ class ResBlockImpl : public torch::nn::Module {
   }
 
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb) {
-    auto h = conv1_(torch::silu(norm1_(x)));
-    h = h + embed_(torch::silu(emb)).unsqueeze(-1).unsqueeze(-1);
-    h = conv2_(dropout_(torch::silu(norm2_(h))));
-    return (skip_ ? skip_(x) : x) + h;
+    auto h = mixed::conv2d(*conv1_, torch::silu(mixed::group_norm(*norm1_, x)));
+    h = h + mixed::linear(*embed_, torch::silu(emb)).unsqueeze(-1).unsqueeze(-1);
+    h = mixed::conv2d(*conv2_, dropout_(torch::silu(mixed::group_norm(*norm2_, h))));
+    return (skip_ ? mixed::conv2d(*skip_, x) : x) + h;
   }
 
   /// Weight of the block's last layer.
@@ -109,12 +112,13 @@ class AttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) {
     const auto b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
     const auto head_dim = c / heads_;
-    const auto qkv = qkv_(norm_(x)).reshape({b * heads_, 3 * head_dim, h * w});
+    const auto qkv = mixed::conv2d(*qkv_, mixed::group_norm(*norm_, x)).reshape({b * heads_, 3 * head_dim, h * w});
     const auto parts = qkv.chunk(3, 1);
     const double scale = 1.0 / std::sqrt(std::sqrt(static_cast<double>(head_dim)));
-    const auto weights = torch::softmax(torch::bmm((parts[0] * scale).transpose(1, 2), parts[1] * scale), -1);
-    const auto attended = torch::bmm(parts[2], weights.transpose(1, 2));  // (b*heads, head_dim, h*w)
-    return x + proj_(attended.reshape({b, c, h, w}));
+    const auto weights = mixed::softmax(mixed::bmm((parts[0] * scale).transpose(1, 2), parts[1] * scale), -1);
+    const auto attended = mixed::bmm(parts[2], weights.transpose(1, 2));  // (b*heads, head_dim, h*w)
+    // reshape of the (b*heads, head_dim, h*w) product gives NCHW; the projection keeps the input's layout
+    return x + mixed::conv2d(*proj_, attended.reshape({b, c, h, w}).contiguous(x.suggest_memory_format()));
   }
 
  private:
@@ -144,9 +148,9 @@ class UNetBlockImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb, at::IntArrayRef size = {}) {
     switch (kind_) {
       case Kind::kDown:
-        return conv_(x);
+        return mixed::conv2d(*conv_, x);
       case Kind::kUp:
-        return conv_(torch::nn::functional::interpolate(
+        return mixed::conv2d(*conv_, torch::nn::functional::interpolate(
             x, torch::nn::functional::InterpolateFuncOptions().size(size.vec()).mode(torch::kNearest)));
       case Kind::kRes:
         break;
@@ -224,9 +228,12 @@ class UNetImpl : public torch::nn::Module {
                options_.image_channels, " x H x W, got ", shape_string(x.sizes()));
     DAVI_CHECK(t.dim() == 1 && t.size(0) == x.size(0), "unet: expected one timestep per image, got t ",
                shape_string(t.sizes()), " for x ", shape_string(x.sizes()));
-    const auto emb = time_embed_->forward(timestep_embedding(t, options_.base_channels));
+    auto& embed_in = *time_embed_[0]->as<torch::nn::Linear>();
+    auto& embed_out = *time_embed_[2]->as<torch::nn::Linear>();
+    const auto emb =
+        mixed::linear(embed_out, torch::silu(mixed::linear(embed_in, timestep_embedding(t, options_.base_channels))));
     std::vector<torch::Tensor> skips;
-    auto h = input_conv_(x);
+    auto h = mixed::conv2d(*input_conv_, mixed::enter(x));
     skips.push_back(h);
     for (const auto& block : *down_) {
       h = block->as<UNetBlock>()->forward(h, emb);
@@ -242,7 +249,7 @@ class UNetImpl : public torch::nn::Module {
         skips.pop_back();
       }
     }
-    return output_conv_(torch::silu(output_norm_(h)));
+    return mixed::leave(mixed::conv2d(*output_conv_, torch::silu(mixed::group_norm(*output_norm_, h))));
   }
 
   const UNetOptions& options() const { return options_; }
@@ -272,14 +279,6 @@ inline std::int64_t parameter_count(torch::nn::Module& module) {
   std::int64_t n = 0;
   for (const auto& p : module.parameters()) n += p.numel();
   return n;
-}
-
-/// Stores every 4-D parameter in channels_last order (oneDNN convolutions are faster that way on CPU).
-inline void use_channels_last(torch::nn::Module& module) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : module.parameters()) {
-    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-  }
 }
 
 }  // namespace davi::networks

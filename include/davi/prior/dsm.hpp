@@ -33,11 +33,14 @@ inline void copy_weights(torch::nn::Module& dst, torch::nn::Module& src) {
   for (std::size_t i = 0; i < db.size() && i < sb.size(); ++i) db[i].copy_(sb[i]);
 }
 
-/// ema <- decay * ema + (1 - decay) * online.
+/// ema <- decay * ema + (1 - decay) * online, as two multi-tensor (foreach) kernels over all parameters
+/// instead of one small kernel per parameter (on a GPU, the per-parameter loop is launch-bound).
 inline void ema_update(torch::nn::Module& ema, torch::nn::Module& online, double decay) {
   torch::NoGradGuard no_grad;
   auto e = ema.parameters(), o = online.parameters();
-  for (std::size_t i = 0; i < e.size(); ++i) e[i].lerp_(o[i], 1.0 - decay);
+  DAVI_CHECK(e.size() == o.size(), "ema_update: modules differ in parameter count");
+  at::_foreach_mul_(e, decay);
+  at::_foreach_add_(e, o, 1.0 - decay);
 }
 
 /// Writes a module's parameters and buffers to `path` atomically.

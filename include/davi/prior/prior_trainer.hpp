@@ -22,7 +22,6 @@ struct PriorTrainingOptions {
   double weight_decay = 0.0;
   double grad_clip = 1.0;
   double ema_decay = 0.999;
-  bool channels_last = false;
   template <class V>
   void visit(V&& v) {
     loop.visit(v);
@@ -31,7 +30,6 @@ struct PriorTrainingOptions {
     v("weight_decay", weight_decay, "AdamW weight decay");
     v("grad_clip", grad_clip, "clip the gradient norm to this (0 = off)");
     v("ema_decay", ema_decay, "decay of the weight EMA that becomes the prior");
-    v("channels_last", channels_last, "channels_last memory layout for images and conv weights (oneDNN is faster)");
   }
 };
 
@@ -51,11 +49,6 @@ class PriorTrainer {
         rng_(seed, device) {
     net_->to(device);
     ema_->to(device);
-    if (options.channels_last) {
-      images_ = images_.contiguous(at::MemoryFormat::ChannelsLast);
-      networks::use_channels_last(*net_);
-      networks::use_channels_last(*ema_);
-    }
     copy_weights(*ema_, *net_);
     ema_->eval();
   }
@@ -75,7 +68,7 @@ class PriorTrainer {
     optimizer_.step();
     ema_update(*ema_, *net_, options_.ema_decay);
     ++step_;
-    return {{"dsm_loss", loss.item<double>()}};
+    return {{"dsm_loss", loss.detach()}};
   }
 
   /// The EMA weights as a prior (shares the EMA network).

@@ -38,10 +38,14 @@ inline std::string fnv1a_hex(const std::string& text) {
 }
 
 /// The run id: a hash of the resolved config without the keys that do not change what is computed
-/// (where results go, how many CPU threads compute them).
+/// (where results go, how many CPU threads compute them). precision and memory_format enter the hash
+/// only when they differ from fp32 and nchw, the setting of every run made before they existed, so
+/// those results keep their ids.
 inline std::string run_id_of(nlohmann::json resolved) {
   resolved.erase("output");
   resolved.erase("threads");
+  if (resolved.value("precision", "") == "fp32") resolved.erase("precision");
+  if (resolved.value("memory_format", "") == "nchw") resolved.erase("memory_format");
   return fnv1a_hex(resolved.dump()).substr(0, 12);
 }
 
@@ -88,6 +92,7 @@ inline Plan plan_experiment(const nlohmann::json& file, const std::string& file_
       known = true;
       auto config = options_from_json<typename K::Config>(point.config, "");
       K::validate(config);
+      resolve_compute_options(config.run);
       if (config.run.output.empty()) config.run.output = "results/" + plan.experiment;
       PlannedRun run;
       run.kind = kind;

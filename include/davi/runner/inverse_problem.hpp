@@ -177,7 +177,9 @@ struct InverseProblem {
   }
 
   static void run(const Config& e, const RunContext& ctx) {
-    const auto [device, threads] = enter(e.run);
+    const auto place = enter(e.run);
+    const auto device = place.device;
+    const ComputeScope compute(place.compute);  // every network of the method; metrics open their own
     const auto seed = static_cast<std::uint64_t>(e.run.seed);
     const auto& ev = e.evaluation;
     const auto env = method_env(e, device);
@@ -208,7 +210,7 @@ struct InverseProblem {
           };
           metrics.update(report);
           if (!training.empty()) metrics["training"] = training;
-          finish_run(ctx, metrics, device, threads);
+          finish_run(ctx, metrics, place);
           print_report(std::cout, e.method.name(), metrics);
         },
         make_operator(e.task.operator_spec, kFashionMnistShape), e.method.choice());
@@ -242,6 +244,8 @@ struct InverseProblem {
                  "method returned samples of shape ", shape_string(x_hat.sizes()), " for images of shape ",
                  shape_string(x0.sizes()), " and ", samples, " samples");
       non_finite += (~at::isfinite(x_hat)).flatten(2).any(2).sum().template item<std::int64_t>();
+      // Metrics in fp32 whatever the method computed in, so runs of different precision compare fairly.
+      const ComputeScope metrics_in_fp32(Compute{});
       const auto over_samples = [&](auto&& metric) {  // B values: the metric averaged over the samples
         at::Tensor sum;
         for (std::int64_t s = 0; s < samples; ++s) {

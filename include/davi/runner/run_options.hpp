@@ -5,6 +5,7 @@
 #include <string>
 
 #include "davi/core/device.hpp"
+#include "davi/core/precision.hpp"
 #include "davi/core/threads.hpp"
 
 namespace davi::runner {
@@ -15,6 +16,8 @@ struct RunOptions {
   std::int64_t seed = 0;
   std::string device = "cpu";
   int threads = 0;
+  std::string precision = "auto";
+  std::string memory_format = "auto";
 
   template <class V>
   void visit(V&& v) {
@@ -23,6 +26,10 @@ struct RunOptions {
     v("seed", seed, "seed of every random stream");
     v("device", device, "cpu, cuda, cuda:N or auto");
     v("threads", threads, "CPU threads (0 = all hardware threads)");
+    v("precision", precision,
+      "network arithmetic: fp32, bf16 (mixed precision: bf16 convolutions and products, fp32 weights, "
+      "statistics and losses) or auto (the fastest measured on the device; resolved before the run id)");
+    v("memory_format", memory_format, "layout of network activations: nchw, channels_last or auto (as precision)");
   }
 };
 
@@ -33,12 +40,26 @@ inline RunOptions run_options_of(std::string kind) {
   return run;
 }
 
-/// Device and thread count in force for a run.
+/// Replaces "auto" in precision and memory_format by what it means on the run's device (so the resolved
+/// config, the run id and metrics.json name the setting actually used); throws on an unknown value.
+inline void resolve_compute_options(RunOptions& run) {
+  const auto c = resolve_compute(run.precision, run.memory_format, select_device(run.device));
+  run.precision = to_string(c.precision);
+  run.memory_format = to_string(c.memory_format);
+}
+
+/// Device, thread count and compute setting in force for a run.
 struct RunPlace {
   c10::Device device;
   int threads;
+  Compute compute;
 };
 
-inline RunPlace enter(const RunOptions& run) { return {select_device(run.device), set_threads(run.threads)}; }
+/// Selects the run's device and thread count. The caller opens a ComputeScope(place.compute) around the
+/// work whose networks should use the run's precision and layout.
+inline RunPlace enter(const RunOptions& run) {
+  const auto device = select_device(run.device);
+  return {device, set_threads(run.threads), resolve_compute(run.precision, run.memory_format, device)};
+}
 
 }  // namespace davi::runner

@@ -50,7 +50,7 @@ struct SupervisedMethod {
 
     nlohmann::json prepare(const RunContext& run) override {
       ImageBatchTrainer trainer{model_, training_images(env_), options_.batch_size,
-                                [](double loss) { return LossRow{{"regression", loss}}; }};
+                                [](const at::Tensor& loss) { return LossRow{{"regression", loss}}; }};
       const auto record = train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "supervised");
       prior::save_module(*model_.net(), run.dir / "network.pt");
       return {{"training_steps", record.steps},

@@ -57,8 +57,8 @@ class ClassifierTrainer {
     loss.backward();
     optimizer_.step();
     ++step_;
-    const double accuracy = (logits.argmax(1) == labels).to(at::kDouble).mean().item<double>();
-    return {{"cross_entropy", loss.item<double>()}, {"batch_accuracy", accuracy}};
+    const auto accuracy = (logits.argmax(1) == labels).to(at::kDouble).mean();
+    return {{"cross_entropy", loss.detach()}, {"batch_accuracy", accuracy}};
   }
 
   void save(torch::serialize::OutputArchive& archive) { save_network_state(archive, *net_, optimizer_, step_); }
@@ -110,7 +110,9 @@ struct TrainClassifier {
   }
 
   static void run(const Config& e, const RunContext& ctx) {
-    const auto [device, threads] = enter(e.run);
+    const auto place = enter(e.run);
+    const auto device = place.device;
+    const ComputeScope compute(place.compute);
     const auto seed = static_cast<std::uint64_t>(e.run.seed);
     ClassifierTrainer trainer(e.network, e.training, data::load_fashion_mnist("train"), seed, device);
     const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_classifier");
@@ -124,7 +126,7 @@ struct TrainClassifier {
                 {"training_seconds", record.seconds},
                 {"test_accuracy", accuracy},
                 {"test_images", test.images.size(0)}},
-               device, threads);
+               place);
     std::cout << "train_classifier: " << record.steps << " steps in " << record.seconds << " s; test accuracy "
               << accuracy << " on " << test.images.size(0) << " images\n";
   }

@@ -75,7 +75,9 @@ struct TrainPrior {
   }
 
   static void run(const Config& e, const RunContext& ctx) {
-    const auto [device, threads] = enter(e.run);
+    const auto place = enter(e.run);
+    const auto [device, threads, compute] = place;
+    const ComputeScope compute_scope(compute);
     const auto seed = static_cast<std::uint64_t>(e.run.seed);
     const auto schedule = make_schedule(e.schedule);
     const nlohmann::json prior_config = {{"network", options_to_json(e.network)}, {"schedule", e.schedule.to_json()}};
@@ -109,7 +111,7 @@ struct TrainPrior {
                 {"test_images", test.images.size(0)},
                 {"samples", {{"count", e.samples.count}, {"sampler", "ddim"}, {"steps", e.samples.steps},
                              {"eta", e.samples.eta}, {"seconds", sample_seconds}}}},
-               device, threads);
+               place);
     std::cout << "train_prior: " << record.steps << " steps in " << record.seconds << " s; held-out DSM loss "
               << test_loss << "\n";
   }

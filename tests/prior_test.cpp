@@ -114,7 +114,9 @@ TEST(Precision, Bf16IsMixedPrecisionWithFp32WeightsOutputsAndGradients) {
     ASSERT_EQ(grads.size(), ref_grads.size());
     for (std::size_t i = 0; i < grads.size(); ++i) {
       EXPECT_EQ(grads[i].scalar_type(), at::kFloat) << i;  // gradients land in the fp32 master weights
-      if (ref_grads[i].norm().item<double>() > 1e-6) EXPECT_GT(cosine(grads[i], ref_grads[i]), 0.99) << i;
+      if (ref_grads[i].norm().item<double>() > 1e-6) {
+        EXPECT_GT(cosine(grads[i], ref_grads[i]), 0.99) << i;
+      }
     }
   }
   for (const auto& p : net->parameters()) EXPECT_EQ(p.scalar_type(), at::kFloat);

@@ -151,7 +151,7 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
             "method.regression: unknown \"half\"; expected one of: full, inpainting");
   EXPECT_EQ(plan_error([](json& e) { e["seeds"] = 3; }).rfind("seeds: unknown key; expected one of: ", 0), 0u);
   EXPECT_EQ(plan_error([](json& e) { e["kind"] = "train_davi"; }),
-            "kind: unknown \"train_davi\"; expected one of: inverse_problem, train_prior, train_classifier");
+            "kind: unknown \"train_davi\"; expected one of: inverse_problem, train_prior, train_classifier, evaluate_prior");
   EXPECT_EQ(plan_error([](json& e) { e["prior"] = "/nonexistent/prior.pt"; }),
             "prior: file not found: /nonexistent/prior.pt");
   EXPECT_EQ(plan_error([](json& e) { e["sweep"] = {{"method.lamda_con", {1, 2}}}; }).rfind(
@@ -164,7 +164,8 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
   const auto here = fs::current_path();
   fs::current_path(DAVI_SOURCE_DIR);
   std::map<std::string, std::size_t> runs = {{"quickstart", 2},  {"ablation_deblur", 4}, {"ablation_sr4", 4},
-                                             {"ablation_inpaint", 4}, {"train_prior", 1}, {"train_classifier", 1}};
+                                             {"ablation_inpaint", 4}, {"train_prior", 1}, {"train_classifier", 1},
+                                             {"precision_deblur", 4}, {"precision_prior", 2}};
   for (const char* task : {"deblur", "sr4", "inpaint"}) {
     runs[std::string("baselines_") + task] = 10;
     runs[std::string("tune_baselines_") + task] = 29;
@@ -258,6 +259,41 @@ Output run_davi(const std::vector<std::string>& args) {
 json read_json(const fs::path& path) {
   std::ifstream in(path);
   return json::parse(in);
+}
+
+TEST(EvaluatePrior, SameWeightsInFp32AndBf16GiveCloseHeldOutLossesAndRecordTheirSetting) {
+  Fixture f("runner_evaluate_prior");
+  {  // the fixture's prior starts with a zero output layer (eps = 0 in any precision): randomise it
+    auto p = prior::load_prior(f.dir / "prior.pt");
+    torch::NoGradGuard no_grad;
+    at::manual_seed(5);
+    for (auto& w : p.net()->parameters()) w.normal_(0.0, 0.1);
+    prior::save_prior(p, f.dir / "prior.pt");
+  }
+  const json file = {{"kind", "evaluate_prior"},
+                     {"seed", 1},
+                     {"threads", 1},
+                     {"output", (f.dir / "eval").string()},
+                     {"prior", (f.dir / "prior.pt").string()},
+                     {"test_images", 16},
+                     {"batch_size", 8},
+                     {"sweep", {{"precision", {"fp32", "bf16"}}}}};
+  const auto plan = runner::plan_experiment(file, (f.dir / "eval.json").string());
+  ASSERT_EQ(plan.runs.size(), 2u);
+  ::testing::internal::CaptureStdout();
+  runner::execute(plan);
+  ::testing::internal::GetCapturedStdout();
+  std::vector<json> metrics;
+  for (const auto& run : plan.runs) metrics.push_back(read_json(run.context.dir / "metrics.json"));
+  EXPECT_EQ(metrics[0]["environment"]["precision"], "fp32");
+  EXPECT_EQ(metrics[1]["environment"]["precision"], "bf16");
+  const double fp32 = metrics[0]["test_dsm_loss"], bf16 = metrics[1]["test_dsm_loss"];
+  EXPECT_GT(fp32, 0.0);
+  EXPECT_NE(fp32, bf16);                          // bf16 did run
+  EXPECT_LT(std::abs(fp32 - bf16), 0.02 * fp32);  // and the same draws give nearly the same loss
+  EXPECT_DAVI_ERROR(runner::plan_experiment(json{{"kind", "evaluate_prior"}, {"prior", (f.dir / "none.pt").string()}},
+                                            (f.dir / "eval.json").string()),
+                    "prior: file not found");
 }
 
 /// metrics.json without what legitimately differs between two runs of one config (time, place).

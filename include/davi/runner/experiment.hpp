@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "davi/core/check.hpp"
+#include "davi/runner/evaluate_prior.hpp"
 #include "davi/runner/inverse_problem.hpp"
 #include "davi/runner/run_context.hpp"
 #include "davi/runner/sweep.hpp"
@@ -23,7 +24,7 @@
 namespace davi::runner {
 
 /// Every kind of run an experiment file can hold; "kind" picks one (default inverse_problem).
-using KindTypes = std::tuple<InverseProblem, TrainPrior, TrainClassifier>;
+using KindTypes = std::tuple<InverseProblem, TrainPrior, TrainClassifier, EvaluatePrior>;
 
 /// 64-bit FNV-1a of a string, as 16 hex digits.
 inline std::string fnv1a_hex(const std::string& text) {

@@ -21,7 +21,7 @@ struct RunOptions {
 
   template <class V>
   void visit(V&& v) {
-    v("kind", kind, "what the file runs: inverse_problem (default), train_prior or train_classifier");
+    v("kind", kind, "what the file runs: inverse_problem (default), train_prior, train_classifier or evaluate_prior");
     v("output", output, "output folder (default results/<file name>); inverse_problem runs go to <output>/<run_id>");
     v("seed", seed, "seed of every random stream");
     v("device", device, "cpu, cuda, cuda:N or auto");

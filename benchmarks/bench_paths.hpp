@@ -42,9 +42,17 @@ inline void report(benchmark::State& state, const Compute& c, double flops_per_i
   state.counters["flops_per_item"] = flops_per_iteration / static_cast<double>(items);
 }
 
+/// Runs `work` twice before timing: oneDNN creates its kernels and the allocator its pools on the first
+/// calls, which would otherwise dominate cases that run for one or two iterations.
+template <class Work>
+void warm_up(Work&& work) {
+  work();
+  work();
+}
+
 /// The batches and paths every network benchmark covers: {1, 32, 64} x {fp32/NCHW, bf16/channels_last}.
 inline void batches_and_paths(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"batch", "path"})->ArgsProduct({{1, 32, 64}, {0, 1}})->Unit(benchmark::kMillisecond);
+  b->ArgNames({"batch", "path"})->ArgsProduct({{1, 32, 64}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(2.0);
 }
 
 }  // namespace davi::bench

@@ -33,11 +33,13 @@ void BM_Conv3x3(benchmark::State& state) {
                      .set_requires_grad(backward);
   const auto w = at::randn({channels, channels, 3, 3}).mul(0.05).to(compute.dtype()).contiguous(compute.layout())
                      .set_requires_grad(backward);
-  for (auto _ : state) {
+  const auto call = [&] {
     auto y = at::conv2d(x, w, {}, 1, 1);
     if (backward) y.backward(at::ones_like(y));
-    benchmark::DoNotOptimize(y);
-  }
+    return y;
+  };
+  bench::warm_up(call);
+  for (auto _ : state) benchmark::DoNotOptimize(call());
   const double flops = 2.0 * batch * channels * channels * 9 * side * side * (backward ? 3 : 1);
   state.SetLabel(bench::path_label(compute) + (backward ? " fwd+bwd" : " fwd"));
   state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);

@@ -40,6 +40,8 @@ void BM_SolverStep(benchmark::State& state) {
   if constexpr (requires { options.steps; }) options.steps = 1;
   const Solver solver(options);
   Cost cost;
+  bench::warm_up([&] { solver.solve(y, op, noise, prior, rng, cost); });
+  cost = Cost{};
   for (auto _ : state) benchmark::DoNotOptimize(solver.solve(y, op, noise, prior, rng, cost));
   const double iterations = static_cast<double>(state.iterations());
   const double network_passes = (cost.network_evaluations + cost.network_backprops) / iterations;

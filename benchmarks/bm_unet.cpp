@@ -29,6 +29,7 @@ void BM_UNetForward(benchmark::State& state) {
   const Inputs in(state.range(0));
   torch::NoGradGuard no_grad;
   const double flops = bench::forward_flops([&] { net->forward(in.x, in.t); });
+  bench::warm_up([&] { net->forward(in.x, in.t); });
   for (auto _ : state) benchmark::DoNotOptimize(net->forward(in.x, in.t));
   bench::report(state, compute, flops, state.range(0));
   state.counters["parameters"] = static_cast<double>(networks::parameter_count(*net));
@@ -41,10 +42,12 @@ void BM_UNetForwardBackward(benchmark::State& state) {
   networks::UNet net(networks::UNetOptions{});
   const Inputs in(state.range(0));
   const double flops = 3 * bench::forward_flops([&] { net->forward(in.x, in.t); });  // backward ~ 2 forwards
-  for (auto _ : state) {
+  const auto step = [&] {
     net->zero_grad();
     net->forward(in.x, in.t).square().mean().backward();
-  }
+  };
+  bench::warm_up(step);
+  for (auto _ : state) step();
   bench::report(state, compute, flops, state.range(0));
 }
 
@@ -62,14 +65,15 @@ void BM_PriorDsmStep(benchmark::State& state) {
   networks::UNet probe(networks::UNetOptions{});
   const Inputs in(state.range(0));
   const double flops = 3 * bench::forward_flops([&] { torch::NoGradGuard g; probe->forward(in.x, in.t); });
+  bench::warm_up([&] { trainer.train_step(batches); });
   for (auto _ : state) benchmark::DoNotOptimize(trainer.train_step(batches));
   bench::report(state, compute, flops, state.range(0));
 }
 
 BENCHMARK(BM_UNetForward)->Apply(bench::batches_and_paths);
-BENCHMARK(BM_UNetForward)->ArgNames({"batch", "path"})->Args({64, 2})->Args({64, 3})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_UNetForward)->ArgNames({"batch", "path"})->Args({64, 2})->Args({64, 3})->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_UNetForwardBackward)->Apply(bench::batches_and_paths);
-BENCHMARK(BM_UNetForwardBackward)->ArgNames({"batch", "path"})->Args({64, 2})->Args({64, 3})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_UNetForwardBackward)->ArgNames({"batch", "path"})->Args({64, 2})->Args({64, 3})->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_PriorDsmStep)->Apply(bench::batches_and_paths);
 
 }  // namespace

@@ -51,7 +51,7 @@ def gflops(b):
 def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else "results/bench"
     lines = ["# Benchmarks: ceilings, speed-ups and targets", "",
-             f"Written by `tools/bench_report.py {folder}` from the JSON of one `tools/davi bench` run.", ""]
+             f"Written by `tools/bench_report.py {os.path.relpath(folder)}` from the JSON of one `tools/davi bench` run.", ""]
 
     peak = load(folder, "bm_peak")
     conv_ceiling = {}  # label of the path (e.g. 'fp32/nchw fwd') -> best GFLOP/s over the UNet's shapes

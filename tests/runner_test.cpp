@@ -218,7 +218,9 @@ TEST(Plan, RunIdsHashTheResolvedConfig) {
   json explicit_fp32 = f.experiment;
   explicit_fp32["precision"] = "fp32";
   explicit_fp32["memory_format"] = "nchw";
-  if (!at::hasCUDA()) EXPECT_EQ(ids(explicit_fp32), base);
+  if (!at::hasCUDA()) {
+    EXPECT_EQ(ids(explicit_fp32), base);
+  }
   json no_keys = f.experiment;
   no_keys.erase("precision");
   no_keys.erase("memory_format");

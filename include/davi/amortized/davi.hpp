@@ -19,6 +19,7 @@
 // last layer of the generator's last output block.
 // regression = "inpainting" is the official inpainting form of the ground-truth term:
 // 0.1 mean((x0 - x_hat)^2) + mean over the observed entries of (A x0 - A x_hat)^2.
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -173,7 +174,10 @@ class Davi {
                                       schedule_, samples, rng_, divergence_.t_max());
     psi_optimizer_.zero_grad();
     score_loss.backward();
-    psi_optimizer_.step();
+    {
+      RECORD_USER_SCOPE("davi::optimizer");  // profiler labels (benchmarks/davi_profile.cpp)
+      psi_optimizer_.step();
+    }
     losses.score = score_loss.detach();
     if (discriminator_) losses.discriminator = discriminator_step(x0, samples);
 
@@ -203,10 +207,16 @@ class Davi {
     }
     phi_optimizer_.zero_grad();
     total.backward();
-    phi_optimizer_.step();
+    {
+      RECORD_USER_SCOPE("davi::optimizer");
+      phi_optimizer_.step();
+    }
 
     // (c) EMA of phi.
-    ema_.update(*ema_generator_, *generator_);
+    {
+      RECORD_USER_SCOPE("davi::EMA");
+      ema_.update(*ema_generator_, *generator_);
+    }
     ++step_;
 
     losses.divergence = divergence.detach();

@@ -12,6 +12,7 @@
 
 #include "davi/core/precision.hpp"
 #include "davi/networks/mixed_precision.hpp"
+#include "davi/networks/unet.hpp"
 
 namespace davi::bench {
 
@@ -32,6 +33,15 @@ inline double forward_flops(const std::function<void()>& work) {
   networks::FlopCounter counter;
   work();
   return static_cast<double>(counter.flops());
+}
+
+/// FLOPs of one forward pass of `net` on `batch` images (the count does not depend on the values).
+inline double unet_forward_flops(networks::UNet& net, std::int64_t batch) {
+  const auto& o = net->options();
+  torch::NoGradGuard no_grad;
+  return forward_flops([&] {
+    net->forward(at::zeros({batch, o.image_channels, o.image_size, o.image_size}), at::zeros({batch}, at::kLong));
+  });
 }
 
 /// Reports `flops_per_iteration` as a rate (Google Benchmark prints it as FLOPS=...G/s) and items.

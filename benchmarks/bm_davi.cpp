@@ -28,14 +28,6 @@ Deblur make_davi() {
                             operators::GaussianNoise({.sigma_y = 0.05}), {}, {}, {.t_max = 400}, {.h = 0.1}, 0);
 }
 
-/// FLOPs of one UNet forward on `batch` images.
-double unet_forward_flops(Deblur& davi, std::int64_t batch) {
-  torch::NoGradGuard no_grad;
-  return bench::forward_flops([&] {
-    davi.generator()->forward(at::zeros({batch, 1, 28, 28}), at::zeros({batch}, at::kLong));
-  });
-}
-
 void BM_DaviTrainStep(benchmark::State& state) {
   set_threads(0);
   const auto compute = bench::path(state.range(1));
@@ -44,7 +36,7 @@ void BM_DaviTrainStep(benchmark::State& state) {
   const auto x0 = at::rand({state.range(0), 1, 28, 28}) * 2 - 1;
   bench::warm_up([&] { davi.train_step(x0); });
   for (auto _ : state) benchmark::DoNotOptimize(davi.train_step(x0).total);
-  bench::report(state, compute, 9 * unet_forward_flops(davi, state.range(0)), state.range(0));
+  bench::report(state, compute, 9 * bench::unet_forward_flops(davi.generator(), state.range(0)), state.range(0));
 }
 
 void BM_DaviOneStepInference(benchmark::State& state) {
@@ -56,7 +48,7 @@ void BM_DaviOneStepInference(benchmark::State& state) {
   const auto y = davi.measure(at::rand({state.range(0), 1, 28, 28}) * 2 - 1, rng);
   bench::warm_up([&] { davi.sample(y, 1, rng); });
   for (auto _ : state) benchmark::DoNotOptimize(davi.sample(y, 1, rng));
-  bench::report(state, compute, unet_forward_flops(davi, state.range(0)), state.range(0));
+  bench::report(state, compute, bench::unet_forward_flops(davi.generator(), state.range(0)), state.range(0));
 }
 
 BENCHMARK(BM_DaviTrainStep)->Apply(bench::batches_and_paths);

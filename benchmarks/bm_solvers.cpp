@@ -45,11 +45,7 @@ void BM_SolverStep(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(solver.solve(y, op, noise, prior, rng, cost));
   const double iterations = static_cast<double>(state.iterations());
   const double network_passes = (cost.network_evaluations + cost.network_backprops) / iterations;
-  const double forward = bench::forward_flops([&] {
-    torch::NoGradGuard g;
-    net->forward(at::zeros({state.range(0), 1, 28, 28}), at::zeros({state.range(0)}, at::kLong));
-  });
-  bench::report(state, compute, network_passes * forward, state.range(0));
+  bench::report(state, compute, network_passes * bench::unet_forward_flops(net, state.range(0)), state.range(0));
   state.counters["nfe"] = cost.network_evaluations / iterations;
   state.counters["backprops"] = cost.network_backprops / iterations;
 }

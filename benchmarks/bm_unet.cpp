@@ -28,7 +28,7 @@ void BM_UNetForward(benchmark::State& state) {
   net->eval();
   const Inputs in(state.range(0));
   torch::NoGradGuard no_grad;
-  const double flops = bench::forward_flops([&] { net->forward(in.x, in.t); });
+  const double flops = bench::unet_forward_flops(net, state.range(0));
   bench::warm_up([&] { net->forward(in.x, in.t); });
   for (auto _ : state) benchmark::DoNotOptimize(net->forward(in.x, in.t));
   bench::report(state, compute, flops, state.range(0));
@@ -41,7 +41,7 @@ void BM_UNetForwardBackward(benchmark::State& state) {
   ComputeScope scope(compute);
   networks::UNet net(networks::UNetOptions{});
   const Inputs in(state.range(0));
-  const double flops = 3 * bench::forward_flops([&] { net->forward(in.x, in.t); });  // backward ~ 2 forwards
+  const double flops = 3 * bench::unet_forward_flops(net, state.range(0));  // backward ~ 2 forwards
   const auto step = [&] {
     net->zero_grad();
     net->forward(in.x, in.t).square().mean().backward();
@@ -62,9 +62,8 @@ void BM_PriorDsmStep(benchmark::State& state) {
   const auto images = at::rand({256, 1, 28, 28}) * 2 - 1;
   prior::PriorTrainer trainer({}, schedules::SqrtLinear(), {}, options, images, 0, c10::kCPU);
   Rng batches(1);
-  networks::UNet probe(networks::UNetOptions{});
-  const Inputs in(state.range(0));
-  const double flops = 3 * bench::forward_flops([&] { torch::NoGradGuard g; probe->forward(in.x, in.t); });
+  auto net = trainer.ema_prior().net();  // same architecture as the trained network
+  const double flops = 3 * bench::unet_forward_flops(net, state.range(0));
   bench::warm_up([&] { trainer.train_step(batches); });
   for (auto _ : state) benchmark::DoNotOptimize(trainer.train_step(batches));
   bench::report(state, compute, flops, state.range(0));

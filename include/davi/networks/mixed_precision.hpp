@@ -53,7 +53,7 @@ inline bool low_precision() { return current_compute().precision != Precision::f
 /// The legacy path (fp32, NCHW): the modules' own forward, bit for bit what davi computed before.
 inline bool default_path() { return current_compute() == Compute{}; }
 
-/// A parameter (or an undefined bias) in the compute dtype; 4-D weights also in the compute layout
+/// A parameter (or an undefined bias) in the compute dtype; 4-D tensors also in the compute layout
 /// (oneDNN picks its channels_last kernels only when the input or the weight is channels_last, and a
 /// 1-channel input cannot say so). The copies are differentiable, so gradients reach the parameter.
 inline at::Tensor cast(const at::Tensor& t) {
@@ -63,12 +63,8 @@ inline at::Tensor cast(const at::Tensor& t) {
   return out.dim() == 4 ? out.contiguous(c.layout()) : out;
 }
 
-/// A network's input: compute dtype, and the compute layout for images.
-inline at::Tensor enter(const at::Tensor& x) {
-  const auto c = current_compute();
-  auto out = x.to(c.dtype());
-  return out.dim() == 4 ? out.contiguous(c.layout()) : out;
-}
+/// A network's input: compute dtype, and the compute layout for images (the same conversion as cast).
+inline at::Tensor enter(const at::Tensor& x) { return cast(x); }
 
 /// A network's output: fp32 in the default (NCHW) layout, whatever the computation used.
 inline at::Tensor leave(const at::Tensor& x) { return x.to(at::kFloat).contiguous(); }

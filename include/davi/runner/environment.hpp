@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "davi/runner/run_options.hpp"
+
 namespace davi::runner {
 
 /// The git commit of the working directory, or "unknown" outside a repository.
@@ -21,9 +23,12 @@ inline std::string git_sha() {
   return sha.empty() ? "unknown" : sha;
 }
 
-inline nlohmann::json environment_json(const c10::Device& device, int threads) {
-  return {{"device", device.str()},
-          {"threads", threads},
+inline nlohmann::json environment_json(const RunPlace& place) {
+  return {{"device", place.device.str()},
+          {"threads", place.threads},
+          {"precision", to_string(place.compute.precision)},
+          {"memory_format", to_string(place.compute.memory_format)},
+          {"cpu_native_bf16", cpu_has_native_bf16()},
           {"libtorch", TORCH_VERSION},
           {"compiler", __VERSION__},
           {"git_sha", git_sha()}};

@@ -8,7 +8,6 @@
 
 #include "davi/core/atomic_file.hpp"
 #include "davi/runner/environment.hpp"
-#include "davi/runner/run_options.hpp"
 
 namespace davi::runner {
 
@@ -29,10 +28,7 @@ inline void begin_run(const RunContext& run) {
 inline void finish_run(const RunContext& run, const nlohmann::json& metrics, const RunPlace& place) {
   nlohmann::json out = {{"run_id", run.run_id}, {"experiment", run.experiment}, {"config_file", run.config_file}};
   out.update(metrics);
-  out["environment"] = environment_json(place.device, place.threads);
-  out["environment"]["precision"] = to_string(place.compute.precision);
-  out["environment"]["memory_format"] = to_string(place.compute.memory_format);
-  out["environment"]["cpu_native_bf16"] = cpu_has_native_bf16();
+  out["environment"] = environment_json(place);
   write_text_atomically(run.dir / "metrics.json", out.dump(2) + "\n");
 }
 

@@ -240,6 +240,50 @@ TEST(Plan, RunIdsHashTheResolvedConfig) {
   EXPECT_EQ(plan.runs[0].status(), "new");
 }
 
+TEST(Plan, TheDeviceIsResolvedIntoTheConfigAndItsTypeIntoTheRunId) {
+  Fixture f("runner_device");
+  const auto plan_with = [&](const json& e) { return runner::plan_experiment(e, (f.dir / "exp.json").string()); };
+  const auto cpu = plan_with(f.experiment);  // no "device" key: the default, cpu
+  EXPECT_EQ(cpu.runs[0].context.resolved["device"], "cpu");
+  json automatic = f.experiment;
+  automatic["device"] = "auto";
+  const auto chosen = plan_with(automatic);
+  EXPECT_EQ(chosen.runs[0].device_as_written, "auto");
+  if (cuda_device_count() == 0) {
+    EXPECT_EQ(chosen.runs[0].context.resolved["device"], "cpu");
+    EXPECT_EQ(chosen.runs[0].context.run_id, cpu.runs[0].context.run_id);  // auto here is cpu: the same run
+    EXPECT_EQ(plan_error([](json& e) { e["device"] = "cuda"; }).rfind(
+                  "device: \"cuda\" requested but this machine has no CUDA device visible to LibTorch ", 0),
+              0u);
+  } else {
+    EXPECT_EQ(chosen.runs[0].context.resolved["device"], "cuda:0");
+    EXPECT_NE(chosen.runs[0].context.run_id, cpu.runs[0].context.run_id);
+  }
+  EXPECT_EQ(plan_error([](json& e) { e["device"] = "gpu"; }),
+            "device: unknown \"gpu\"; expected one of: cpu, cuda, cuda:N, auto");
+  EXPECT_EQ(plan_error([](json& e) { e["device"] = "cuda:x"; }), "device: \"cuda:x\" is not cuda:N with N a device index");
+  // The id hashes the device type: the index does not matter, the type does; the CUDA switches count
+  // only on CUDA (on the CPU they change nothing).
+  json resolved = cpu.runs[0].context.resolved;
+  const auto id_on = [&](const std::string& device, bool tf32) {
+    json r = resolved;
+    r["device"] = device;
+    r["cuda"]["tf32"] = tf32;
+    return runner::run_id_of(r);
+  };
+  EXPECT_EQ(id_on("cpu", false), cpu.runs[0].context.run_id);
+  EXPECT_EQ(id_on("cpu", true), id_on("cpu", false));
+  EXPECT_EQ(id_on("cuda:0", false), id_on("cuda:1", false));
+  EXPECT_NE(id_on("cuda:0", false), id_on("cpu", false));
+  EXPECT_NE(id_on("cuda:0", true), id_on("cuda:0", false));
+  // The id of davi 0.1 hashed the device as written and had no cuda section.
+  json legacy = resolved;
+  legacy["device"] = "auto";
+  legacy.erase("cuda");
+  EXPECT_EQ(runner::legacy_run_id_of(resolved, "auto"), runner::config_hash(legacy));
+  EXPECT_NE(runner::legacy_run_id_of(resolved, "auto"), cpu.runs[0].context.run_id);
+}
+
 struct Output {
   int code;
   std::string text;  // stdout and stderr
@@ -398,6 +442,53 @@ TEST(DaviRun, BadFilesExitTwoWithOneLineAndWriteNothing) {
   EXPECT_EQ(run_davi({(f.dir / "absent.json").string()}).text,
             (f.dir / "absent.json").string() + ": cannot open experiment file\n");
   EXPECT_EQ(run_davi({}).code, 2);
+}
+
+TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputesNothing) {
+  Fixture f("runner_migrate");
+  f.experiment["device"] = "auto";
+  const auto file = f.write(f.experiment);
+  const auto plan = runner::plan_experiment(f.experiment, file.string());
+  // Two finished runs as davi 0.1 left them: under their old ids, config.json with "device": "auto".
+  std::vector<fs::path> old_dirs;
+  for (const auto& run : plan.runs) {
+    const auto old_id = runner::legacy_run_id_of(run.context.resolved, "auto");
+    const auto dir = f.dir / "out" / old_id;
+    fs::create_directories(dir);
+    json config = run.context.resolved;
+    config["device"] = "auto";
+    config.erase("cuda");
+    std::ofstream(dir / "config.json") << config.dump(2);
+    std::ofstream(dir / "metrics.json") << json{{"run_id", old_id}, {"psnr", 21.5}, {"environment", {{"device", "cpu"}}}}.dump(2);
+    std::ofstream(dir / "samples.png") << "kept";
+    old_dirs.push_back(dir);
+  }
+  ASSERT_EQ(plan.runs[0].status(), "new");
+  const auto validated = run_davi({"--validate", file.string()});
+  EXPECT_NE(validated.text.find("device: auto -> cpu"), std::string::npos) << validated.text;
+  const auto out = run_davi({"--migrate-ids", file.string()});
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_NE(out.text.find("2 runs moved to new ids, 0 left alone"), std::string::npos) << out.text;
+  for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+    const auto& ctx = plan.runs[i].context;
+    EXPECT_FALSE(fs::exists(old_dirs[i]));
+    EXPECT_EQ(plan.runs[i].status(), "finished");
+    EXPECT_EQ(read_json(ctx.dir / "config.json"), ctx.resolved);
+    EXPECT_EQ(read_json(ctx.dir / "metrics.json")["psnr"], 21.5);  // the numbers are the old run's
+    EXPECT_TRUE(fs::exists(ctx.dir / "samples.png"));
+  }
+  // Once moved, nothing is left to move; a run made on another device type is left alone (exit 1).
+  EXPECT_NE(run_davi({"--migrate-ids", file.string()}).text.find("0 runs moved"), std::string::npos);
+  const auto cuda_dir = f.dir / "out" / runner::legacy_run_id_of(plan.runs[0].context.resolved, "auto");
+  fs::rename(plan.runs[0].context.dir, cuda_dir);
+  auto metrics = read_json(cuda_dir / "metrics.json");
+  metrics["run_id"] = cuda_dir.filename().string();
+  metrics["environment"]["device"] = "cuda:0";
+  std::ofstream(cuda_dir / "metrics.json") << metrics.dump(2);
+  const auto refused = run_davi({"--migrate-ids", file.string()});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.text.find("made on cuda:0, this file resolves to cpu here; left alone"), std::string::npos)
+      << refused.text;
 }
 
 TEST(DaviRun, ListShowsEveryRegisteredPolicyWithItsDefaults) {

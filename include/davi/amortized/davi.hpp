@@ -32,6 +32,7 @@
 #include "davi/amortized/generator.hpp"
 #include "davi/bridges/coefficients.hpp"
 #include "davi/concepts.hpp"
+#include "davi/core/archive.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/networks/patch_discriminator.hpp"
@@ -252,7 +253,7 @@ class Davi {
     archive.write("psi_optimizer", psi);
     archive.write("step", torch::tensor(step_));
     archive.write("ema_step", torch::tensor(ema_.step()));
-    archive.write("rng", rng_.state());
+    rng_.save(archive, "rng");
     if (discriminator_) {
       torch::serialize::OutputArchive disc, disc_optimizer;
       discriminator_->save(disc);
@@ -275,13 +276,12 @@ class Davi {
     fake_score_->load(fake);
     phi_optimizer_.load(phi);
     psi_optimizer_.load(psi);
-    at::Tensor step, ema_step, rng;
+    at::Tensor step, ema_step;
     archive.read("step", step);
     archive.read("ema_step", ema_step);
-    archive.read("rng", rng);
     step_ = step.item<std::int64_t>();
     ema_.set_step(ema_step.item<std::int64_t>());
-    rng_.set_state(rng);
+    rng_.load(archive, "rng", where);
     if (discriminator_) {
       torch::serialize::InputArchive disc, disc_optimizer;
       DAVI_CHECK(archive.try_read("discriminator", disc) && archive.try_read("discriminator_optimizer", disc_optimizer),
@@ -304,11 +304,7 @@ class Davi {
   bool resume(const std::filesystem::path& path) {
     if (!std::filesystem::exists(path)) return false;
     torch::serialize::InputArchive archive;
-    try {
-      archive.load_from(path.string());
-    } catch (const std::exception&) {
-      detail::fail(path.string(), ": not a readable DAVI training state");
-    }
+    read_archive(archive, path, device(), "DAVI training state");
     load(archive, path.string());
     return true;
   }
@@ -322,6 +318,7 @@ class Davi {
   }
 
   std::int64_t step() const { return step_; }
+  c10::Device device() const { return rng_.device(); }
   const Options& options() const { return options_; }
   Op& op() { return op_; }
   const operators::GaussianNoise& noise() const { return noise_; }

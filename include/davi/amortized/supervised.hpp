@@ -68,16 +68,15 @@ class Supervised {
 
   void save(torch::serialize::OutputArchive& archive) {
     save_network_state(archive, *net_, optimizer_, step_);
-    archive.write("rng", rng_.state());
+    rng_.save(archive, "rng");
   }
   void load(torch::serialize::InputArchive& archive) {
     step_ = load_network_state(archive, *net_, optimizer_);
-    at::Tensor rng;
-    archive.read("rng", rng);
-    rng_.set_state(rng);
+    rng_.load(archive, "rng", "");
   }
 
   std::int64_t step() const { return step_; }
+  c10::Device device() const { return rng_.device(); }
   Net& net() { return net_; }
   Op& op() { return op_; }
 

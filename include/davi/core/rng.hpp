@@ -3,9 +3,14 @@
 // generator, so a run is reproducible from its seed and its state can be checkpointed.
 #include <ATen/ATen.h>
 #include <ATen/core/Generator.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
 #include <cstdint>
+#include <string>
 
 #include "davi/core/check.hpp"
+#include "davi/core/device.hpp"
 
 namespace davi {
 
@@ -34,7 +39,26 @@ class Rng {
 
   /// Generator state as a CPU byte tensor, for checkpoints.
   at::Tensor state() const { return gen_.get_state(); }
-  void set_state(const at::Tensor& state) { gen_.set_state(state); }
+  void set_state(const at::Tensor& state) { gen_.set_state(state.cpu()); }
+
+  /// Writes the state under `key` and the device type it belongs to under `key`_device.
+  void save(torch::serialize::OutputArchive& archive, const std::string& key) const {
+    archive.write(key, state());
+    archive.write(key + "_device", c10::IValue(device_type_name(device_)));
+  }
+  /// Restores what save() wrote. CPU and CUDA generators keep different states (Mersenne twister vs
+  /// Philox), so a stream saved on one device type cannot continue on the other: that is refused with a
+  /// message naming `where` (or none: the caller prefixes it). States without a device (older checkpoints) are CPU states.
+  void load(torch::serialize::InputArchive& archive, const std::string& key, const std::string& where) {
+    at::Tensor saved;
+    archive.read(key, saved);
+    c10::IValue saved_device;
+    const std::string from = archive.try_read(key + "_device", saved_device) ? saved_device.toStringRef() : "cpu";
+    const std::string here = device_type_name(device_);
+    DAVI_CHECK(from == here, where, where.empty() ? "" : ": ", "its random stream (", key, ") was saved on ", from, " and cannot continue on ",
+               here, "; resume it on ", from, ", or delete it to start this run over on ", here);
+    set_state(saved);
+  }
 
  private:
   at::TensorOptions opts(at::ScalarType dtype) const { return at::TensorOptions().dtype(dtype).device(device_); }

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "davi/core/archive.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/check.hpp"
 #include "davi/core/progress.hpp"
@@ -49,12 +50,14 @@ inline void validate(const TrainingLoopOptions& o, const std::string& path) {
 /// it writes a log row.
 using LossRow = std::vector<std::pair<std::string, at::Tensor>>;
 
-/// What train_resumably needs of a trainer: its step count, one step drawing its batch from the
-/// loop's stream, and its whole state in and out of an archive.
+/// What train_resumably needs of a trainer: its step count, the device its state lives on (a checkpoint
+/// is loaded onto it), one step drawing its batch from the loop's stream, and its whole state in and out
+/// of an archive.
 template <class T>
 concept ResumableTrainer = requires(T& t, Rng& batches, torch::serialize::OutputArchive& out,
                                     torch::serialize::InputArchive& in) {
   { t.step() } -> std::convertible_to<std::int64_t>;
+  { t.device() } -> std::convertible_to<c10::Device>;
   { t.train_step(batches) } -> std::same_as<LossRow>;
   t.save(out);
   t.load(in);
@@ -102,20 +105,21 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
   std::string log;
   if (std::filesystem::exists(state_path)) {
     torch::serialize::InputArchive archive, trainer_archive;
-    try {
-      archive.load_from(state_path.string());
-    } catch (const std::exception&) {
-      detail::fail(state_path.string(), ": not a readable training state; delete it to start over");
-    }
+    read_archive(archive, state_path, trainer.device(), "training state; delete it to start over");
     c10::IValue saved_log, saved_seconds;
-    at::Tensor batch_state;
     DAVI_CHECK(archive.try_read("trainer", trainer_archive) && archive.try_read("log", saved_log) &&
-                   archive.try_read("seconds", saved_seconds) && archive.try_read("batch_rng", batch_state),
-               state_path.string(), ": not a davi training state (missing trainer, log, seconds or batch_rng)");
-    trainer.load(trainer_archive);
+                   archive.try_read("seconds", saved_seconds),
+               state_path.string(), ": not a davi training state (missing trainer, log or seconds)");
+    try {
+      trainer.load(trainer_archive);
+      batches.load(archive, "batch_rng", "");
+    } catch (const Error& e) {
+      detail::fail(state_path.string(), ": ", e.what());
+    } catch (const c10::Error&) {
+      detail::fail(state_path.string(), ": does not match this run's networks or optimiser; delete it to start over");
+    }
     log = saved_log.toStringRef();
     record.seconds = saved_seconds.toDouble();
-    batches.set_state(batch_state);
     record.resumed = true;
     std::fprintf(stderr, "%s: resumed %s at step %lld\n", label.c_str(), state_path.string().c_str(),
                  static_cast<long long>(trainer.step()));
@@ -127,7 +131,7 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
       archive.write("trainer", trainer_archive);
       archive.write("log", c10::IValue(log));
       archive.write("seconds", c10::IValue(record.seconds));
-      archive.write("batch_rng", batches.state());
+      batches.save(archive, "batch_rng");
       archive.save_to(tmp.string());
     });
     write_text_atomically(dir / "train_log.csv", log);

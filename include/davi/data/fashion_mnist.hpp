@@ -1,7 +1,10 @@
 #pragma once
 // Fashion-MNIST as shipped by Debian's dataset-fashion-mnist: 28x28 grayscale, 60k train / 10k test.
+// The folder is Debian's unless the environment variable DAVI_FASHION_MNIST names another one holding
+// the same four IDX files (a machine without the package; the data do not change, so neither do run ids).
 #include <ATen/ATen.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -13,6 +16,12 @@ namespace davi::data {
 
 inline constexpr std::string_view kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
+/// $DAVI_FASHION_MNIST when set and not empty, else Debian's folder.
+inline std::filesystem::path fashion_mnist_dir() {
+  const char* dir = std::getenv("DAVI_FASHION_MNIST");
+  return dir && *dir ? std::filesystem::path(dir) : std::filesystem::path(kFashionMnistDir);
+}
+
 struct LabelledImages {
   at::Tensor images;  // N x 1 x 28 x 28, float32 in [-1, 1]
   at::Tensor labels;  // N, int64 class index 0..9
@@ -23,7 +32,7 @@ inline at::Tensor bytes_to_unit_range(const at::Tensor& bytes) { return bytes.to
 
 /// Loads a split ("train" or "test"); limit > 0 keeps the first `limit` images.
 inline LabelledImages load_fashion_mnist(const std::string& split, std::int64_t limit = 0,
-                                         const std::filesystem::path& dir = kFashionMnistDir) {
+                                         const std::filesystem::path& dir = fashion_mnist_dir()) {
   DAVI_CHECK(split == "train" || split == "test", "fashion_mnist: unknown split \"", split,
              "\"; expected one of: train, test");
   const std::string prefix = split == "train" ? "train" : "t10k";
@@ -31,7 +40,8 @@ inline LabelledImages load_fashion_mnist(const std::string& split, std::int64_t 
   const auto labels_path = dir / (prefix + "-labels-idx1-ubyte.gz");
   for (const auto& p : {images_path, labels_path}) {
     DAVI_CHECK(std::filesystem::exists(p), p.string(),
-               ": not found; install the Debian package dataset-fashion-mnist (tools/davi setup does)");
+               ": not found; install the Debian package dataset-fashion-mnist (tools/davi setup does) or set ",
+               "DAVI_FASHION_MNIST to a folder holding the IDX files");
   }
   at::Tensor images = read_idx_u8(images_path);
   at::Tensor labels = read_idx_u8(labels_path);

@@ -10,8 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "davi/core/archive.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/options.hpp"
+#include "davi/core/rng.hpp"
 #include "davi/networks/mixed_precision.hpp"
 
 namespace davi::networks {
@@ -30,7 +32,7 @@ struct FeatureClassifierOptions {
     v("channels", channels, "channels of the first block (the second has twice as many)");
     v("embedding", embedding, "width of the embedding used by the Frechet distance");
     v("classes", classes, "number of classes");
-    v("dropout", dropout, "dropout before the last layer while training");
+    v("dropout", dropout, "dropout before the last layer while training (drawn from the trainer's seeded stream)");
   }
 };
 
@@ -48,11 +50,12 @@ class FeatureClassifierImpl : public torch::nn::Module {
     block2_ = register_module("block2", conv_block(c, 2 * c));
     const int side = o.image_size / 4;
     embed_ = register_module("embed", torch::nn::Linear(2 * c * side * side, o.embedding));
-    dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
     head_ = register_module("head", torch::nn::Linear(o.embedding, o.classes));
   }
 
-  ClassifierFeatures features(const torch::Tensor& x) {
+  /// In training mode with dropout, `dropout_rng` draws the masks: a seeded stream of the caller's, never
+  /// LibTorch's global generator, so training is reproducible and its state can be checkpointed.
+  ClassifierFeatures features(const torch::Tensor& x, Rng* dropout_rng = nullptr) {
     ClassifierFeatures f;
     auto h = mixed::sequential(*block1_, mixed::enter(x));
     f.blocks.push_back(mixed::leave(h));
@@ -60,11 +63,11 @@ class FeatureClassifierImpl : public torch::nn::Module {
     f.blocks.push_back(mixed::leave(h));
     const auto embedding = torch::relu(mixed::linear(*embed_, torch::max_pool2d(h, 2).flatten(1)));
     f.embedding = mixed::leave(embedding);
-    f.logits = mixed::leave(mixed::linear(*head_, dropout_->forward(embedding)));
+    f.logits = mixed::leave(mixed::linear(*head_, dropout(embedding, dropout_rng)));
     return f;
   }
 
-  torch::Tensor forward(const torch::Tensor& x) { return features(x).logits; }
+  torch::Tensor forward(const torch::Tensor& x, Rng* dropout_rng = nullptr) { return features(x, dropout_rng).logits; }
 
   const FeatureClassifierOptions& options() const { return options_; }
 
@@ -76,10 +79,20 @@ class FeatureClassifierImpl : public torch::nn::Module {
                                  torch::nn::ReLU());
   }
 
+  /// Inverted dropout: keep with probability 1 - p, scale the kept values by 1 / (1 - p) (the arithmetic
+  /// of torch::nn::Dropout, with the caller's generator instead of the global one).
+  at::Tensor dropout(const at::Tensor& x, Rng* rng) const {
+    const double p = options_.dropout;
+    if (!is_training() || p <= 0) return x;
+    DAVI_CHECK(rng, "feature classifier: training with dropout needs a seeded Rng for its masks");
+    auto keep = at::empty_like(x).bernoulli_(1 - p, rng->generator());
+    keep.div_(1 - p);
+    return x * keep;
+  }
+
   FeatureClassifierOptions options_;
   torch::nn::Sequential block1_{nullptr}, block2_{nullptr};
   torch::nn::Linear embed_{nullptr}, head_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
 };
 TORCH_MODULE(FeatureClassifier);
 
@@ -99,11 +112,7 @@ inline FeatureClassifier load_feature_classifier(const std::filesystem::path& pa
   DAVI_CHECK(std::filesystem::exists(path), path.string(),
              ": feature classifier not found (experiments/train_classifier.json trains it)");
   torch::serialize::InputArchive archive, weights;
-  try {
-    archive.load_from(path.string());
-  } catch (const std::exception&) {
-    davi::detail::fail(path.string(), ": not a readable davi feature classifier");
-  }
+  read_archive(archive, path, c10::kCPU, "davi feature classifier");  // built on the CPU, then moved
   c10::IValue options;
   DAVI_CHECK(archive.try_read("options", options) && archive.try_read("net", weights), path.string(),
              ": not a davi feature classifier (missing options or net)");

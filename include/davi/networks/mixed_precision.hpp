@@ -19,6 +19,7 @@
 
 #include "davi/core/check.hpp"
 #include "davi/core/precision.hpp"
+#include "davi/core/torch_compat.hpp"
 
 namespace davi::networks {
 
@@ -75,8 +76,8 @@ inline at::Tensor conv2d(torch::nn::Conv2dImpl& conv, const at::Tensor& x) {
   if (default_path()) {
     out = conv.forward(x);
   } else {
-    const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
-    DAVI_CHECK(padding && c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()),
+    const auto* padding = compat::get_if<torch::ExpandingArray<2>>(&o.padding());
+    DAVI_CHECK(padding && compat::get_if<torch::enumtype::kZeros>(&o.padding_mode()),
                "mixed precision: only zero-padded convolutions with explicit padding are supported");
     out = at::conv2d(enter(x), cast(conv.weight), cast(conv.bias), *o.stride(), **padding, *o.dilation(),
                      o.groups());

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "davi/core/archive.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/options.hpp"
 #include "davi/prior/score_prior.hpp"
@@ -27,11 +28,7 @@ inline void save_prior(ScorePrior& prior, const std::filesystem::path& path) {
 inline ScorePrior load_prior(const std::filesystem::path& path, const c10::Device& device = c10::kCPU) {
   DAVI_CHECK(std::filesystem::exists(path), path.string(), ": prior checkpoint not found");
   torch::serialize::InputArchive archive, net_archive;
-  try {
-    archive.load_from(path.string());
-  } catch (const std::exception& e) {
-    detail::fail(path.string(), ": not a readable davi prior checkpoint");
-  }
+  read_archive(archive, path, c10::kCPU, "davi prior checkpoint");  // built on the CPU, then moved
   c10::IValue config_value;
   torch::Tensor betas;
   DAVI_CHECK(archive.try_read("config", config_value) && archive.try_read("betas", betas) &&

@@ -54,6 +54,7 @@ class PriorTrainer {
   }
 
   std::int64_t step() const { return step_; }
+  c10::Device device() const { return rng_.device(); }
   bool finished() const { return step_ >= options_.loop.steps; }
 
   /// One DSM step on a batch drawn from `batches`.
@@ -79,7 +80,7 @@ class PriorTrainer {
     torch::serialize::OutputArchive ema;
     ema_->save(ema);
     archive.write("ema", ema);
-    archive.write("rng", rng_.state());
+    rng_.save(archive, "rng");
   }
 
   void load(torch::serialize::InputArchive& archive) {
@@ -87,9 +88,7 @@ class PriorTrainer {
     torch::serialize::InputArchive ema;
     archive.read("ema", ema);
     ema_->load(ema);
-    torch::Tensor rng;
-    archive.read("rng", rng);
-    rng_.set_state(rng);
+    rng_.load(archive, "rng", "");
   }
 
  private:

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "davi/core/cuda_info.hpp"
 #include "davi/runner/run_options.hpp"
 
 namespace davi::runner {
@@ -24,7 +25,7 @@ inline std::string git_sha() {
 }
 
 inline nlohmann::json environment_json(const RunPlace& place) {
-  return {{"device", place.device.str()},
+  nlohmann::json env = {{"device", place.device.str()},
           {"threads", place.threads},
           {"precision", to_string(place.compute.precision)},
           {"memory_format", to_string(place.compute.memory_format)},
@@ -32,6 +33,18 @@ inline nlohmann::json environment_json(const RunPlace& place) {
           {"libtorch", TORCH_VERSION},
           {"compiler", __VERSION__},
           {"git_sha", git_sha()}};
+  if (place.device.is_cuda()) {
+    const auto info = cuda_info(place.device);
+    env["gpu"] = info.gpu;
+    env["compute_capability"] = info.compute_capability;
+    env["cuda_runtime"] = info.cuda_runtime;
+    env["cudnn"] = info.cudnn;
+    const auto& ctx = at::globalContext();
+    env["cuda_switches"] = {{"tf32", ctx.allowTF32CuBLAS()},
+                            {"cudnn_benchmark", ctx.benchmarkCuDNN()},
+                            {"deterministic", ctx.deterministicAlgorithms()}};
+  }
+  return env;
 }
 
 }  // namespace davi::runner

@@ -38,11 +38,10 @@ inline std::string fnv1a_hex(const std::string& text) {
   return buf;
 }
 
-/// The run id: a hash of the resolved config without the keys that do not change what is computed
-/// (where results go, how many CPU threads compute them). precision and memory_format enter the hash
-/// only when they differ from fp32 and nchw, the setting of every run made before they existed, so
-/// those results keep their ids.
-inline std::string run_id_of(nlohmann::json resolved) {
+/// The hash behind a run id, over what changes the computation: the resolved config without where
+/// results go and how many CPU threads compute them. precision and memory_format enter only when they
+/// differ from fp32 and nchw, the setting of every run made before they existed, so those keep their ids.
+inline std::string config_hash(nlohmann::json resolved) {
   resolved.erase("output");
   resolved.erase("threads");
   if (resolved.value("precision", "") == "fp32") resolved.erase("precision");
@@ -50,9 +49,29 @@ inline std::string run_id_of(nlohmann::json resolved) {
   return fnv1a_hex(resolved.dump()).substr(0, 12);
 }
 
+/// The run id: the device enters as its type ("cpu" or "cuda", not the index: cuda:0 and cuda:1 compute
+/// the same), so a file run on CPU and on CUDA gives two runs side by side; the CUDA switches enter only
+/// on CUDA, where they change the result.
+inline std::string run_id_of(nlohmann::json resolved) {
+  const bool on_cuda = resolved.value("device", "").rfind("cuda", 0) == 0;
+  resolved["device"] = on_cuda ? "cuda" : "cpu";
+  if (!on_cuda) resolved.erase("cuda");
+  return config_hash(std::move(resolved));
+}
+
+/// The id the same run had before the device was resolved into it (results made before davi 0.2 hashed
+/// the device as written, "auto" included, and had no cuda section); only --migrate-ids uses it.
+inline std::string legacy_run_id_of(nlohmann::json resolved, const std::string& device_as_written) {
+  resolved["device"] = device_as_written;
+  resolved.erase("cuda");
+  return config_hash(std::move(resolved));
+}
+
 struct PlannedRun {
   std::string kind;
   nlohmann::json assignment;  // this run's values of the sweep axes
+  std::string device_as_written;  // "auto", "cuda", ... before resolution
+  bool own_folder = true;         // writes to <output>/<run_id> (else to <output> itself)
   RunContext context;
   std::function<void(const RunContext&)> execute;
 
@@ -78,7 +97,9 @@ struct Plan {
 inline std::string experiment_name(const std::string& file) { return std::filesystem::path(file).stem().string(); }
 
 /// Reads, expands and validates an experiment file; throws davi::Error (one line) on the first problem.
-inline Plan plan_experiment(const nlohmann::json& file, const std::string& file_path) {
+/// `check_outputs` refuses a file whose output folder holds another config's results (off only for
+/// --migrate-ids, which looks for results under their old ids).
+inline Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, bool check_outputs = true) {
   Plan plan;
   plan.experiment = experiment_name(file_path);
   std::string kind_names;
@@ -93,11 +114,14 @@ inline Plan plan_experiment(const nlohmann::json& file, const std::string& file_
       known = true;
       auto config = options_from_json<typename K::Config>(point.config, "");
       K::validate(config);
-      resolve_compute_options(config.run);
+      const auto device_as_written = config.run.device;
+      resolve_run_options(config.run);
       if (config.run.output.empty()) config.run.output = "results/" + plan.experiment;
       PlannedRun run;
       run.kind = kind;
       run.assignment = point.assignment;
+      run.device_as_written = device_as_written;
+      run.own_folder = K::kRunFolders;
       run.context.resolved = options_to_json(config);
       run.context.run_id = run_id_of(run.context.resolved);
       run.context.experiment = plan.experiment;
@@ -116,9 +140,17 @@ inline Plan plan_experiment(const nlohmann::json& file, const std::string& file_
                  " would both write ", plan.runs[i].context.dir.string(),
                  " (a kind that writes one artifact cannot be swept; give each its own output)");
     const auto& run = plan.runs[i];
-    if (std::filesystem::exists(run.context.dir / "metrics.json") && run.status() != "finished")
-      detail::fail("output: ", run.context.dir.string(), " holds the results of a different config; move it away ",
-                   "or choose another output (nothing was overwritten)");
+    if (!check_outputs || !std::filesystem::exists(run.context.dir / "metrics.json") || run.status() == "finished")
+      continue;
+    std::ifstream in(run.context.dir / "metrics.json");
+    const auto held = nlohmann::json::parse(in, nullptr, false);
+    const bool legacy = !held.is_discarded() &&
+                        held.value("run_id", "") == legacy_run_id_of(run.context.resolved, run.device_as_written);
+    if (legacy)
+      detail::fail("output: ", run.context.dir.string(), " holds this run's results under the id it had before the ",
+                   "device entered run ids; run davi_run --migrate-ids ", file_path, " once (nothing was overwritten)");
+    detail::fail("output: ", run.context.dir.string(), " holds the results of a different config; move it away ",
+                 "or choose another output (nothing was overwritten)");
   }
   return plan;
 }

@@ -45,6 +45,7 @@ struct ImageBatchTrainer {
   int batch_size;
   Row row;
   std::int64_t step() const { return model.step(); }
+  c10::Device device() const { return model.device(); }
   LossRow train_step(Rng& batches) {
     const auto idx = batches.randint(0, images.size(0), {batch_size}).to(images.device());
     return row(model.train_step(images.index_select(0, idx)));

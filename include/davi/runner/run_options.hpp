@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "davi/core/cuda_settings.hpp"
 #include "davi/core/device.hpp"
 #include "davi/core/precision.hpp"
 #include "davi/core/threads.hpp"
@@ -18,18 +19,20 @@ struct RunOptions {
   int threads = 0;
   std::string precision = "auto";
   std::string memory_format = "auto";
+  CudaOptions cuda;
 
   template <class V>
   void visit(V&& v) {
     v("kind", kind, "what the file runs: inverse_problem (default), train_prior, train_classifier or evaluate_prior");
     v("output", output, "output folder (default results/<file name>); inverse_problem runs go to <output>/<run_id>");
     v("seed", seed, "seed of every random stream");
-    v("device", device, "cpu, cuda, cuda:N or auto");
+    v("device", device, "cpu, cuda, cuda:N or auto (CUDA when visible; resolved before the run id)");
     v("threads", threads, "CPU threads (0 = all hardware threads)");
     v("precision", precision,
       "network arithmetic: fp32, bf16 (mixed precision: bf16 convolutions and products, fp32 weights, "
       "statistics and losses) or auto (the fastest measured on the device; resolved before the run id)");
     v("memory_format", memory_format, "layout of network activations: nchw, channels_last or auto (as precision)");
+    v("cuda", cuda, "CUDA switches (no effect on the CPU)");
   }
 };
 
@@ -40,10 +43,13 @@ inline RunOptions run_options_of(std::string kind) {
   return run;
 }
 
-/// Replaces "auto" in precision and memory_format by what it means on the run's device (so the resolved
-/// config, the run id and metrics.json name the setting actually used); throws on an unknown value.
-inline void resolve_compute_options(RunOptions& run) {
-  const auto c = resolve_compute(run.precision, run.memory_format, select_device(run.device));
+/// Replaces "auto" (and "cuda") in device, precision and memory_format by what they mean on this machine,
+/// so the resolved config, the run id and metrics.json name the setting actually used; throws a one-line
+/// error on an unknown value or a device this machine does not have.
+inline void resolve_run_options(RunOptions& run) {
+  const auto device = select_device(run.device);
+  run.device = device.str();
+  const auto c = resolve_compute(run.precision, run.memory_format, device);
   run.precision = to_string(c.precision);
   run.memory_format = to_string(c.memory_format);
 }
@@ -55,10 +61,11 @@ struct RunPlace {
   Compute compute;
 };
 
-/// Selects the run's device and thread count. The caller opens a ComputeScope(place.compute) around the
-/// work whose networks should use the run's precision and layout.
+/// Selects the run's device and thread count and sets the CUDA switches. The caller opens a
+/// ComputeScope(place.compute) around the work whose networks should use the run's precision and layout.
 inline RunPlace enter(const RunOptions& run) {
   const auto device = select_device(run.device);
+  apply_cuda_options(run.cuda);
   return {device, set_threads(run.threads), resolve_compute(run.precision, run.memory_format, device)};
 }
 

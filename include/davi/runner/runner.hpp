@@ -3,6 +3,7 @@
 //   davi_run FILE.json             plan the experiment, run what is not finished, write the summary
 //   davi_run --validate FILE.json  plan only: check the file and list its runs with their ids and status
 //   davi_run --summary FILE.json   run nothing: write the summary and figure of the runs finished so far
+//   davi_run --migrate-ids FILE.json  one-off: move results made before the device entered run ids
 //   davi_run --list                every kind, policy and method with its options and defaults
 // A bad file stops before any work with one line naming the JSON path, exit code 2, nothing written.
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "davi/runner/experiment.hpp"
+#include "davi/runner/migrate.hpp"
 #include "davi/runner/summary.hpp"
 
 namespace davi::runner {
@@ -90,25 +92,45 @@ inline int execute(const Plan& plan) {
   return 0;
 }
 
+/// One line saying what "device": "auto" chose here, when any run of the plan asked for it.
+inline void print_auto_device(const Plan& plan) {
+  for (const auto& run : plan.runs) {
+    if (run.device_as_written != "auto") continue;
+    const auto chosen = run.context.resolved.value("device", "cpu");
+    std::cout << "device: auto -> " << chosen
+              << (chosen == "cpu" ? " (no CUDA device visible to this LibTorch)" : " (the first CUDA device)") << "\n";
+    return;
+  }
+}
+
 inline int main(int argc, char** argv) {
-  const std::string usage = "usage: davi_run [--validate | --summary] FILE.json | --list";
+  const std::string usage = "usage: davi_run [--validate | --summary | --migrate-ids] FILE.json | --list";
   if (argc == 2 && std::string(argv[1]) == "--list") {
     print_list(std::cout);
     return 0;
   }
   const bool validate_only = argc == 3 && std::string(argv[1]) == "--validate";
   const bool summary_only = argc == 3 && std::string(argv[1]) == "--summary";
-  if (argc != 2 && !validate_only && !summary_only) {
+  const bool migrate = argc == 3 && std::string(argv[1]) == "--migrate-ids";
+  if (argc != 2 && !validate_only && !summary_only && !migrate) {
     std::cerr << usage << "\n";
     return 2;
   }
   const std::string path = argv[argc - 1];
   Plan plan;
   try {
-    plan = plan_experiment(read_json_file(path), path);
+    plan = plan_experiment(read_json_file(path), path, /*check_outputs=*/!migrate);
   } catch (const Error& e) {
     std::cerr << path << ": " << e.what() << "\n";
     return 2;
+  }
+  print_auto_device(plan);
+  if (migrate) {
+    const auto count = migrate_legacy_ids(plan, std::cout);
+    std::cout << path << ": " << count.migrated << " run" << (count.migrated == 1 ? "" : "s") << " moved to new ids, "
+              << count.skipped << " left alone\n";
+    if (count.migrated > 0) write_summary_and_figure(plan);
+    return count.skipped > 0 ? 1 : 0;
   }
   if (validate_only) {
     std::cout << path << ": valid, " << plan.runs.size() << " run" << (plan.runs.size() == 1 ? "" : "s") << "\n";

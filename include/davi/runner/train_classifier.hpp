@@ -31,7 +31,11 @@ struct ClassifierTrainingOptions {
   }
 };
 
-/// Cross-entropy training of a FeatureClassifier; a ResumableTrainer for train_resumably.
+/// Cross-entropy training of a FeatureClassifier; a ResumableTrainer for train_resumably. Its streams:
+/// initial weights from `seed`, batches from seed + 1 (the loop's), dropout masks from seed + 2 (its own,
+/// checkpointed). The committed classifier (results/classifier) predates the dropout stream: it was
+/// trained with torch::nn::Dropout on LibTorch's randomly seeded global generator, so a rerun gives a
+/// classifier of the same accuracy but not the same weights.
 class ClassifierTrainer {
  public:
   ClassifierTrainer(const networks::FeatureClassifierOptions& net_options, const ClassifierTrainingOptions& o,
@@ -40,17 +44,19 @@ class ClassifierTrainer {
         net_(with_global_seed(seed, [&] { return networks::FeatureClassifier(net_options); })),
         optimizer_(net_->parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay)),
         images_(train.images.to(device)),
-        labels_(train.labels.to(device)) {
+        labels_(train.labels.to(device)),
+        rng_(seed + 2, device) {
     net_->to(device);
   }
 
   std::int64_t step() const { return step_; }
+  c10::Device device() const { return rng_.device(); }
   networks::FeatureClassifier& net() { return net_; }
 
   LossRow train_step(Rng& batches) {
     net_->train();
     const auto idx = batches.randint(0, images_.size(0), {options_.batch_size}).to(images_.device());
-    const auto logits = net_->forward(images_.index_select(0, idx));
+    const auto logits = net_->forward(images_.index_select(0, idx), &rng_);
     const auto labels = labels_.index_select(0, idx);
     const auto loss = torch::nn::functional::cross_entropy(logits, labels);
     optimizer_.zero_grad();
@@ -61,14 +67,21 @@ class ClassifierTrainer {
     return {{"cross_entropy", loss.detach()}, {"batch_accuracy", accuracy}};
   }
 
-  void save(torch::serialize::OutputArchive& archive) { save_network_state(archive, *net_, optimizer_, step_); }
-  void load(torch::serialize::InputArchive& archive) { step_ = load_network_state(archive, *net_, optimizer_); }
+  void save(torch::serialize::OutputArchive& archive) {
+    save_network_state(archive, *net_, optimizer_, step_);
+    rng_.save(archive, "dropout_rng");
+  }
+  void load(torch::serialize::InputArchive& archive) {
+    step_ = load_network_state(archive, *net_, optimizer_);
+    rng_.load(archive, "dropout_rng", "");
+  }
 
  private:
   ClassifierTrainingOptions options_;
   networks::FeatureClassifier net_;
   torch::optim::AdamW optimizer_;
   at::Tensor images_, labels_;
+  Rng rng_;  // dropout masks
   std::int64_t step_ = 0;
 };
 

@@ -27,7 +27,15 @@ TEST(Device, ParsesNamesAndRejectsUnknownOnes) {
   EXPECT_EQ(select_device("cpu"), c10::Device(c10::kCPU));
   EXPECT_EQ(select_device("auto").type(), at::hasCUDA() ? c10::kCUDA : c10::kCPU);
   EXPECT_DAVI_ERROR(select_device("gpu"), "expected one of: cpu, cuda, cuda:N, auto");
-  if (!at::hasCUDA()) EXPECT_DAVI_ERROR(select_device("cuda"), "sees no CUDA device");
+  EXPECT_DAVI_ERROR(select_device("cuda:"), "is not cuda:N with N a device index");
+  EXPECT_DAVI_ERROR(select_device("cuda:99999999999"), "is not cuda:N with N a device index");  // no overflow
+  if (cuda_device_count() == 0) {
+    EXPECT_DAVI_ERROR(select_device("cuda"), "requested but this machine has no CUDA device visible");
+    EXPECT_EQ(resolved_device_name("auto"), "cpu");
+  } else {
+    EXPECT_DAVI_ERROR(select_device("cuda:" + std::to_string(cuda_device_count())), "CUDA device");
+    EXPECT_EQ(resolved_device_name("cuda"), "cuda:0");
+  }
 }
 
 TEST(Threads, DefaultIsEveryHardwareThread) {
@@ -51,6 +59,49 @@ TEST(Rng, SameSeedSameStreamAndStateRoundTrips) {
   at::manual_seed(0);
   Rng(5).randn({100});
   EXPECT_TRUE(at::randn({3}).equal(g1));
+}
+
+TEST(Rng, CheckpointedStateNamesItsDeviceAndAnotherDeviceTypeIsRefused) {
+  const auto dir = davi::testing::temp_dir("rng_device");
+  Rng a(9);
+  a.randn({10});
+  torch::serialize::OutputArchive out;
+  a.save(out, "rng");
+  out.save_to((dir / "cpu.pt").string());
+  const auto expected = a.randn({6});
+  torch::serialize::InputArchive in;
+  read_archive(in, dir / "cpu.pt", c10::kCPU, "test archive");
+  Rng b(0);
+  b.load(in, "rng", "cpu.pt");
+  EXPECT_TRUE(b.randn({6}).equal(expected));
+  // A state saved by a CUDA generator (here: tagged so) is refused by name instead of crashing.
+  torch::serialize::OutputArchive cuda_out;
+  cuda_out.write("rng", a.state());
+  cuda_out.write("rng_device", c10::IValue(std::string("cuda")));
+  cuda_out.save_to((dir / "cuda.pt").string());
+  torch::serialize::InputArchive cuda_in;
+  read_archive(cuda_in, dir / "cuda.pt", c10::kCPU, "test archive");
+  EXPECT_DAVI_ERROR(b.load(cuda_in, "rng", "cuda.pt"),
+                    "cuda.pt: its random stream (rng) was saved on cuda and cannot continue on cpu; resume it on cuda");
+  // An archive of davi 0.1 (no device tag) holds a CPU state.
+  torch::serialize::OutputArchive legacy;
+  legacy.write("rng", a.state());
+  legacy.save_to((dir / "legacy.pt").string());
+  torch::serialize::InputArchive legacy_in;
+  read_archive(legacy_in, dir / "legacy.pt", c10::kCPU, "test archive");
+  b.load(legacy_in, "rng", "legacy.pt");
+  std::ofstream(dir / "junk.pt") << "junk";
+  torch::serialize::InputArchive junk;
+  EXPECT_DAVI_ERROR(read_archive(junk, dir / "junk.pt", c10::kCPU, "test archive"), "junk.pt: not a readable test archive");
+}
+
+TEST(Rng, ThePortableStreamIsTheCpuStreamOnEveryDevice) {
+  const auto device = cuda_device_count() > 0 ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  Rng portable(4, device, StreamOn::cpu), cpu(4);
+  const auto x = portable.randn({3, 5});
+  EXPECT_EQ(x.device(), device);
+  EXPECT_TRUE(x.cpu().equal(cpu.randn({3, 5})));
+  EXPECT_EQ(portable.generator_device(), c10::Device(c10::kCPU));
 }
 
 struct Inner {

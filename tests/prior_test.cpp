@@ -156,6 +156,21 @@ TEST(Precision, ClassifierAndDiscriminatorRunInBf16) {
   for (std::size_t l = 0; l < d.features.size(); ++l) EXPECT_EQ(d.features[l].scalar_type(), at::kFloat);
 }
 
+TEST(FeatureClassifier, DropoutDrawsFromTheGivenSeededStreamOnly) {
+  networks::FeatureClassifier classifier(networks::FeatureClassifierOptions{});
+  const auto x = at::rand({3, 1, 28, 28}) * 2 - 1;
+  classifier->train();
+  Rng a(3), b(3), c(4);
+  const auto first = classifier->forward(x, &a);
+  EXPECT_TRUE(classifier->forward(x, &b).equal(first));
+  EXPECT_FALSE(classifier->forward(x, &c).equal(first));
+  at::manual_seed(0);  // the global generator plays no part
+  EXPECT_TRUE(classifier->forward(x, &a).equal(classifier->forward(x, &b)));
+  EXPECT_DAVI_ERROR(classifier->forward(x), "training with dropout needs a seeded Rng");
+  classifier->eval();
+  EXPECT_TRUE(classifier->forward(x).equal(classifier->forward(x, &c)));  // no dropout at evaluation
+}
+
 TEST(Precision, EmaUpdateIsTheConvexCombination) {
   torch::nn::Linear online(5, 3), ema(5, 3);
   const auto before = ema->weight.clone();

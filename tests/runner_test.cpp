@@ -459,7 +459,10 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
     config["device"] = "auto";
     config.erase("cuda");
     std::ofstream(dir / "config.json") << config.dump(2);
-    std::ofstream(dir / "metrics.json") << json{{"run_id", old_id}, {"psnr", 21.5}, {"environment", {{"device", "cpu"}}}}.dump(2);
+    const json metrics = {{"run_id", old_id},         {"method", {{"name", "lift"}}}, {"nfe", 0},
+                          {"network_backprops", 0}, {"seconds_per_image", 0.01},    {"sigma_y", 0.05},
+                          {"metrics", {{"psnr", 21.5}}}, {"environment", {{"device", "cpu"}}}};
+    std::ofstream(dir / "metrics.json") << metrics.dump(2);
     std::ofstream(dir / "samples.png") << "kept";
     old_dirs.push_back(dir);
   }
@@ -474,7 +477,7 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
     EXPECT_FALSE(fs::exists(old_dirs[i]));
     EXPECT_EQ(plan.runs[i].status(), "finished");
     EXPECT_EQ(read_json(ctx.dir / "config.json"), ctx.resolved);
-    EXPECT_EQ(read_json(ctx.dir / "metrics.json")["psnr"], 21.5);  // the numbers are the old run's
+    EXPECT_EQ(read_json(ctx.dir / "metrics.json")["metrics"]["psnr"], 21.5);  // the numbers are the old run's
     EXPECT_TRUE(fs::exists(ctx.dir / "samples.png"));
   }
   // Once moved, nothing is left to move; a run made on another device type is left alone (exit 1).
@@ -489,6 +492,16 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
   EXPECT_EQ(refused.code, 1);
   EXPECT_NE(refused.text.find("made on cuda:0, this file resolves to cpu here; left alone"), std::string::npos)
       << refused.text;
+  // A metrics.json that lost a field stops the summary with one line naming the file, not a crash.
+  metrics.erase("nfe");
+  metrics["run_id"] = plan.runs[1].context.run_id;
+  std::ofstream(plan.runs[1].context.dir / "metrics.json") << metrics.dump(2);
+  const auto summary = run_davi({"--summary", file.string()});
+  EXPECT_EQ(summary.code, 1);
+  EXPECT_NE(summary.text.find((plan.runs[1].context.dir / "metrics.json").string() +
+                              ": not a davi inverse_problem metrics file"),
+            std::string::npos)
+      << summary.text;
 }
 
 TEST(DaviRun, ListShowsEveryRegisteredPolicyWithItsDefaults) {

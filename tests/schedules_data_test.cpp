@@ -88,6 +88,19 @@ TEST(FashionMnist, MissingFilesNameTheDebianPackage) {
   EXPECT_DAVI_ERROR(data::load_fashion_mnist("validation"), "expected one of: train, test");
 }
 
+TEST(FashionMnist, TheEnvironmentCanNameAnotherFolder) {
+  const auto dir = davi::testing::temp_dir("fashion_mnist_env");
+  ASSERT_EQ(::setenv("DAVI_FASHION_MNIST", dir.c_str(), 1), 0);
+  EXPECT_EQ(data::fashion_mnist_dir(), dir);
+  EXPECT_DAVI_ERROR(data::load_fashion_mnist("test", 4), (dir / "t10k-images-idx3-ubyte.gz").string() + ": not found");
+  for (const char* file : {"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
+    std::filesystem::copy_file(std::filesystem::path(data::kFashionMnistDir) / file, dir / file);
+  const auto from_copy = data::load_fashion_mnist("test", 4);
+  ::unsetenv("DAVI_FASHION_MNIST");
+  EXPECT_EQ(data::fashion_mnist_dir(), std::filesystem::path(data::kFashionMnistDir));
+  EXPECT_TRUE(from_copy.images.equal(data::load_fashion_mnist("test", 4).images));
+}
+
 TEST(Idx, ReadsRawFilesAndRejectsTruncatedOnes) {
   const auto dir = davi::testing::temp_dir("idx");
   const unsigned char header[] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3};

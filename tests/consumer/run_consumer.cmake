@@ -9,7 +9,9 @@ function(step)
   endif()
 endfunction()
 step(${CMAKE_COMMAND} --install ${DAVI_BUILD_DIR} --prefix ${WORK_DIR}/prefix)
-step(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
-     -DCMAKE_BUILD_TYPE=Release)
+string(REPLACE "|" ";" outer_prefix_path "${OUTER_PREFIX_PATH}")
+set(prefix_path ${WORK_DIR}/prefix ${outer_prefix_path})
+step(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build "-DCMAKE_PREFIX_PATH=${prefix_path}"
+     "-DCMAKE_EXE_LINKER_FLAGS=${OUTER_LINKER_FLAGS}" -DCMAKE_BUILD_TYPE=Release)
 step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 step(${WORK_DIR}/build/consumer)

@@ -109,7 +109,8 @@ class Davi {
   /// generator and the fake score (the prior's own network for a ScorePrior).
   Davi(Op op, operators::GaussianNoise noise, EpsilonFn teacher, Net initial, const Options& options,
        const typename Sched::Options& schedule_options, const typename Div::Options& divergence_options,
-       const typename Br::Options& bridge_options, std::uint64_t seed, c10::Device device = c10::kCPU)
+       const typename Br::Options& bridge_options, std::uint64_t seed, c10::Device device = c10::kCPU,
+       StreamOn stream = StreamOn::device)
       : op_(std::move(op)),
         noise_(noise),
         teacher_(std::move(teacher)),
@@ -123,7 +124,7 @@ class Davi {
         phi_optimizer_(generator_->parameters(), adamw(options.lr, options.weight_decay)),
         psi_optimizer_(fake_score_->parameters(), adamw(options.score_lr, options.weight_decay)),
         ema_(options.ema),
-        rng_(seed, device) {
+        rng_(seed, device, stream) {
     DAVI_CHECK(options.regression == "full" || options.regression == "inpainting", "method.regression: unknown \"",
                options.regression, "\"; expected one of: full, inpainting");
     ema_generator_->eval();
@@ -144,11 +145,11 @@ class Davi {
                          const typename Sched::Options& schedule_options,
                          const typename Div::Options& divergence_options,
                          const typename Br::Options& bridge_options, std::uint64_t seed,
-                         c10::Device device = c10::kCPU) {
+                         c10::Device device = c10::kCPU, StreamOn stream = StreamOn::device) {
     auto net = p.net();
     net->eval();
     return Davi(std::move(op), noise, [net](const at::Tensor& x, const at::Tensor& t) mutable { return net->forward(x, t); },
-                net, options, schedule_options, divergence_options, bridge_options, seed, device);
+                net, options, schedule_options, divergence_options, bridge_options, seed, device, stream);
   }
 
   /// y = A x0 + sigma_y eps.

@@ -14,28 +14,38 @@
 
 namespace davi {
 
+/// Where an Rng draws its numbers. `device`: with the device's own generator (fast; CPU and CUDA
+/// generators give different streams from the same seed). `cpu`: on the CPU, then moved to the device,
+/// so the same seed gives the same numbers on every device (slower on a GPU: a copy per draw).
+enum class StreamOn { device, cpu };
+
 class Rng {
  public:
-  explicit Rng(std::uint64_t seed = 0, c10::Device device = c10::kCPU)
-      : device_(device), gen_(at::globalContext().defaultGenerator(device).clone()) {
+  explicit Rng(std::uint64_t seed = 0, c10::Device device = c10::kCPU, StreamOn stream = StreamOn::device)
+      : device_(device),
+        draw_on_(stream == StreamOn::cpu ? c10::Device(c10::kCPU) : device),
+        gen_(at::globalContext().defaultGenerator(draw_on_).clone()) {
     gen_.set_current_seed(seed);
   }
 
+  /// Where the numbers it returns live.
   c10::Device device() const { return device_; }
+  /// The generator itself, for LibTorch calls that take one (they must run on generator_device()).
   at::Generator& generator() { return gen_; }
+  c10::Device generator_device() const { return draw_on_; }
 
   at::Tensor randn(at::IntArrayRef shape, at::ScalarType dtype = at::kFloat) {
-    return at::randn(shape, gen_, opts(dtype));
+    return here(at::randn(shape, gen_, opts(dtype)));
   }
   /// Uniform on [0, 1).
   at::Tensor rand(at::IntArrayRef shape, at::ScalarType dtype = at::kFloat) {
-    return at::rand(shape, gen_, opts(dtype));
+    return here(at::rand(shape, gen_, opts(dtype)));
   }
   /// Integers uniform on {low, ..., high - 1}.
   at::Tensor randint(std::int64_t low, std::int64_t high, at::IntArrayRef shape) {
-    return at::randint(low, high, shape, gen_, opts(at::kLong));
+    return here(at::randint(low, high, shape, gen_, opts(at::kLong)));
   }
-  at::Tensor randperm(std::int64_t n) { return at::randperm(n, gen_, opts(at::kLong)); }
+  at::Tensor randperm(std::int64_t n) { return here(at::randperm(n, gen_, opts(at::kLong))); }
 
   /// Generator state as a CPU byte tensor, for checkpoints.
   at::Tensor state() const { return gen_.get_state(); }
@@ -44,25 +54,29 @@ class Rng {
   /// Writes the state under `key` and the device type it belongs to under `key`_device.
   void save(torch::serialize::OutputArchive& archive, const std::string& key) const {
     archive.write(key, state());
-    archive.write(key + "_device", c10::IValue(device_type_name(device_)));
+    archive.write(key + "_device", c10::IValue(device_type_name(draw_on_)));
   }
   /// Restores what save() wrote. CPU and CUDA generators keep different states (Mersenne twister vs
   /// Philox), so a stream saved on one device type cannot continue on the other: that is refused with a
-  /// message naming `where` (or none: the caller prefixes it). States without a device (older checkpoints) are CPU states.
+  /// message naming `where` (or none: the caller prefixes it). A state without a device (checkpoints of
+  /// davi 0.1) is a CPU state.
   void load(torch::serialize::InputArchive& archive, const std::string& key, const std::string& where) {
     at::Tensor saved;
     archive.read(key, saved);
     c10::IValue saved_device;
     const std::string from = archive.try_read(key + "_device", saved_device) ? saved_device.toStringRef() : "cpu";
-    const std::string here = device_type_name(device_);
-    DAVI_CHECK(from == here, where, where.empty() ? "" : ": ", "its random stream (", key, ") was saved on ", from, " and cannot continue on ",
-               here, "; resume it on ", from, ", or delete it to start this run over on ", here);
+    const std::string ours = device_type_name(draw_on_);
+    DAVI_CHECK(from == ours, where, where.empty() ? "" : ": ", "its random stream (", key, ") was saved on ", from,
+               " and cannot continue on ", ours, "; resume it on ", from, ", or delete it to start this run over on ",
+               ours);
     set_state(saved);
   }
 
  private:
-  at::TensorOptions opts(at::ScalarType dtype) const { return at::TensorOptions().dtype(dtype).device(device_); }
+  at::TensorOptions opts(at::ScalarType dtype) const { return at::TensorOptions().dtype(dtype).device(draw_on_); }
+  at::Tensor here(at::Tensor t) const { return draw_on_ == device_ ? t : t.to(device_); }
   c10::Device device_;
+  c10::Device draw_on_;
   at::Generator gen_;
 };
 

@@ -85,7 +85,7 @@ class FeatureClassifierImpl : public torch::nn::Module {
     const double p = options_.dropout;
     if (!is_training() || p <= 0) return x;
     DAVI_CHECK(rng, "feature classifier: training with dropout needs a seeded Rng for its masks");
-    auto keep = at::empty_like(x).bernoulli_(1 - p, rng->generator());
+    auto keep = at::empty_like(x, x.options().device(rng->generator_device())).bernoulli_(1 - p, rng->generator()).to(x.device());
     keep.div_(1 - p);
     return x * keep;
   }

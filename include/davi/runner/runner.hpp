@@ -125,13 +125,6 @@ inline int main(int argc, char** argv) {
     return 2;
   }
   print_auto_device(plan);
-  if (migrate) {
-    const auto count = migrate_legacy_ids(plan, std::cout);
-    std::cout << path << ": " << count.migrated << " run" << (count.migrated == 1 ? "" : "s") << " moved to new ids, "
-              << count.skipped << " left alone\n";
-    if (count.migrated > 0) write_summary_and_figure(plan);
-    return count.skipped > 0 ? 1 : 0;
-  }
   if (validate_only) {
     std::cout << path << ": valid, " << plan.runs.size() << " run" << (plan.runs.size() == 1 ? "" : "s") << "\n";
     for (const auto& run : plan.runs) {
@@ -142,6 +135,13 @@ inline int main(int argc, char** argv) {
     return 0;
   }
   try {
+    if (migrate) {
+      const auto count = migrate_legacy_ids(plan, std::cout);
+      std::cout << path << ": " << count.migrated << " run" << (count.migrated == 1 ? "" : "s")
+                << " moved to new ids, " << count.skipped << " left alone\n";
+      if (count.migrated > 0) write_summary_and_figure(plan);
+      return count.skipped > 0 ? 1 : 0;
+    }
     if (summary_only) {
       write_summary_and_figure(plan);
       return 0;
@@ -150,6 +150,9 @@ inline int main(int argc, char** argv) {
   } catch (const Error& e) {
     std::cerr << path << ": " << e.what() << "\n";
     return 1;  // failed during the work; finished runs and checkpoints are kept
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << path << ": " << e.what() << "\n";
+    return 1;
   }
 }
 

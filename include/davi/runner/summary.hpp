@@ -43,6 +43,26 @@ inline std::string format_number(double v) {
 /// null and shown as "nan".
 inline std::string format_number(const nlohmann::json& v) { return v.is_null() ? "nan" : format_number(v.get<double>()); }
 
+/// One row of the summary: the run's id, its sweep values, method, costs and metrics, from metrics.json
+/// `m`; throws nlohmann::json::exception when a field is missing or of the wrong type.
+inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohmann::json& m,
+                                            const std::vector<std::string>& axes,
+                                            const std::vector<std::string>& metric_names) {
+  std::vector<std::string> row = {run.context.run_id};
+  for (const auto& axis : axes) row.push_back(run.assignment.contains(axis) ? value_label(run.assignment[axis]) : "");
+  // A method axis labels the method with its options; otherwise the name says it.
+  row.push_back(run.assignment.contains("method") ? value_label(run.assignment["method"])
+                                                  : m.at("method").at("name").get<std::string>());
+  row.push_back(format_number(m.at("nfe")));
+  row.push_back(format_number(m.at("network_backprops")));
+  row.push_back(format_number(m.at("seconds_per_image")));
+  row.push_back(m.contains("training") ? format_number(m["training"].at("training_seconds")) : "0");
+  for (const auto& name : metric_names)
+    row.push_back(m.at("metrics").contains(name) ? format_number(m["metrics"][name]) : "");
+  row.push_back(format_number(m.at("sigma_y")));
+  return row;
+}
+
 /// The table of the finished inverse_problem runs of a plan (runs without metrics are left out).
 inline SummaryTable summary_table(const Plan& plan) {
   SummaryTable table;
@@ -59,22 +79,15 @@ inline SummaryTable summary_table(const Plan& plan) {
   table.columns.insert(table.columns.end(), metric_names.begin(), metric_names.end());
   table.columns.push_back("sigma_y");
   for (const auto& run : plan.runs) {
-    if (run.kind != InverseProblem::name || run.status() != "finished") continue;
-    std::ifstream in(run.context.dir / "metrics.json");
-    const auto m = nlohmann::json::parse(in);
-    std::vector<std::string> row = {run.context.run_id};
-    for (const auto& axis : axes) row.push_back(run.assignment.contains(axis) ? value_label(run.assignment[axis]) : "");
-    // A method axis labels the method with its options; otherwise the name says it.
-    row.push_back(run.assignment.contains("method") ? value_label(run.assignment["method"])
-                                                    : m["method"]["name"].get<std::string>());
-    row.push_back(format_number(m["nfe"]));
-    row.push_back(format_number(m["network_backprops"]));
-    row.push_back(format_number(m["seconds_per_image"]));
-    row.push_back(m.contains("training") ? format_number(m["training"]["training_seconds"]) : "0");
-    for (const auto& name : metric_names)
-      row.push_back(m["metrics"].contains(name) ? format_number(m["metrics"][name]) : "");
-    row.push_back(format_number(m["sigma_y"]));
-    table.rows.push_back(std::move(row));
+    if (run.kind != InverseProblem::name || run.status() != "finished") continue;  // status parsed the file
+    const auto metrics_path = run.context.dir / "metrics.json";
+    std::ifstream in(metrics_path);
+    try {
+      table.rows.push_back(summary_row(run, nlohmann::json::parse(in), axes, metric_names));
+    } catch (const nlohmann::json::exception&) {
+      detail::fail(metrics_path.string(), ": not a davi inverse_problem metrics file (a field is missing or of the ",
+                   "wrong type); rerun the run or remove the file");
+    }
   }
   return table;
 }
@@ -90,12 +103,15 @@ inline std::string csv_field(const std::string& s) {
 inline std::size_t write_summary(const Plan& plan) {
   const auto table = summary_table(plan);
   std::string csv, md;  // md: built in a stream (GCC 12 warns falsely on long operator+ chains)
-  for (std::size_t c = 0; c < table.columns.size(); ++c) csv += (c ? "," : "") + csv_field(table.columns[c]);
-  csv += "\n";
-  for (const auto& row : table.rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) csv += (c ? "," : "") + csv_field(row[c]);
-    csv += "\n";
-  }
+  const auto add_csv_line = [&csv](const std::vector<std::string>& fields) {
+    for (std::size_t c = 0; c < fields.size(); ++c) {
+      if (c) csv += ',';
+      csv += csv_field(fields[c]);
+    }
+    csv += '\n';
+  };
+  add_csv_line(table.columns);
+  for (const auto& row : table.rows) add_csv_line(row);
   std::ostringstream out;
   out << "# " << plan.experiment << "\n\n"
       << table.rows.size() << " of " << plan.runs.size() << " runs finished. Written by `davi_run experiments/"

@@ -2,7 +2,7 @@
 // inference milliseconds per image, with the prior-sized UNet on 28 x 28 deblurring (random weights:
 // the cost does not depend on them). Not a Google Benchmark program, so that tools/cuda_smoke can run it
 // on a machine without that library:
-//   davi_throughput [DEVICE [PRECISION [BATCH...]]]     e.g. davi_throughput cuda bf16 32 64 256
+//   davi_throughput [DEVICE [PRECISION [MEMORY_FORMAT [BATCH...]]]]   e.g. davi_throughput cuda bf16 auto 32 64 256
 // Each timing ends by reading a value back, which waits for the device.
 #include <torch/torch.h>
 
@@ -40,9 +40,9 @@ double seconds_per_call(F&& f, double budget = 3.0) {
 int main(int argc, char** argv) {
   try {
     const auto device = select_device(argc > 1 ? argv[1] : "auto");
-    const auto compute = resolve_compute(argc > 2 ? argv[2] : "fp32", "auto", device);
+    const auto compute = resolve_compute(argc > 2 ? argv[2] : "fp32", argc > 3 ? argv[3] : "auto", device);
     std::vector<std::int64_t> batches;
-    for (int i = 3; i < argc; ++i) batches.push_back(std::stoll(argv[i]));
+    for (int i = 4; i < argc; ++i) batches.push_back(std::stoll(argv[i]));
     if (batches.empty()) batches = {32, 64, 256};
     set_threads(0);
     apply_cuda_options({});

@@ -104,6 +104,53 @@ TEST(Rng, ThePortableStreamIsTheCpuStreamOnEveryDevice) {
   EXPECT_EQ(portable.generator_device(), c10::Device(c10::kCPU));
 }
 
+TEST(ForeachAdamW, GivesTorchAdamWsWeightsExactlyAndSharesItsCheckpoints) {
+  const auto make_params = [] {
+    Rng rng(11);
+    std::vector<at::Tensor> params;
+    for (const auto& shape : std::vector<std::vector<int64_t>>{{4, 3}, {7}, {2, 3, 3, 3}})
+      params.push_back(rng.randn(shape).requires_grad_(true));
+    return params;
+  };
+  auto ours = make_params(), theirs = make_params();
+  const auto options = torch::optim::AdamWOptions(1e-2).weight_decay(0.05).betas({0.8, 0.95}).eps(1e-6);
+  ForeachAdamW foreach_adamw(ours, options);
+  torch::optim::AdamW reference(theirs, options);
+  const auto step_both = [&](int step) {
+    Rng grads(100 + step);
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+      // The last parameter gets no gradient on odd steps: its step count (bias correction) falls behind.
+      const bool skip = i == 2 && step % 2 == 1;
+      const auto g = grads.randn(ours[i].sizes().vec());
+      for (auto* set : {&ours, &theirs}) (*set)[i].mutable_grad() = skip ? at::Tensor() : g.clone();
+    }
+    foreach_adamw.step();
+    reference.step();
+  };
+  for (int step = 0; step < 5; ++step) step_both(step);
+  for (std::size_t i = 0; i < ours.size(); ++i) EXPECT_TRUE(ours[i].equal(theirs[i])) << i;
+  // A checkpoint of one continues in the other.
+  const auto dir = davi::testing::temp_dir("foreach_adamw");
+  torch::serialize::OutputArchive out;
+  foreach_adamw.save(out);
+  out.save_to((dir / "optimizer.pt").string());
+  auto continued = make_params();
+  for (std::size_t i = 0; i < ours.size(); ++i) continued[i].detach().copy_(ours[i].detach());
+  torch::optim::AdamW from_ours(continued, options);
+  torch::serialize::InputArchive in;
+  in.load_from((dir / "optimizer.pt").string());
+  from_ours.load(in);
+  for (int step = 5; step < 8; ++step) {
+    step_both(step);
+    for (std::size_t i = 0; i < ours.size(); ++i) continued[i].mutable_grad() = ours[i].grad().defined() ? ours[i].grad().clone() : at::Tensor();
+    from_ours.step();
+  }
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_TRUE(ours[i].equal(theirs[i])) << i;
+    EXPECT_TRUE(continued[i].equal(ours[i])) << i;
+  }
+}
+
 struct Inner {
   int depth = 2;
   template <class V>

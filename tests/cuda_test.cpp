@@ -12,6 +12,7 @@
 #include "davi/davi.hpp"
 #include "davi/runner/runner.hpp"
 #include "test_helpers.hpp"
+#include "tiny_models.hpp"
 
 namespace {
 
@@ -64,15 +65,7 @@ TEST(Cuda, EveryScheduleAndMetricComputesOnTheDevice) {
 /// that the same seed gives the same numbers on both devices.
 using SmallDeblur = amortized::Davi<operators::GaussianBlur, schedules::SqrtLinear, objectives::Ikl, bridges::Ppb>;
 
-prior::ScorePrior tiny_prior() {
-  networks::UNetOptions u;
-  u.base_channels = 8;
-  u.channel_mult = {1, 2};
-  u.attention_resolutions = {14};
-  u.norm_groups = 4;
-  auto net = with_global_seed(1, [&] { return networks::UNet(u); });
-  return prior::ScorePrior(net, schedules::SqrtLinear(), {{"network", options_to_json(u)}});
-}
+using davi::testing::tiny_prior;
 
 SmallDeblur small_deblur(prior::ScorePrior& p, const c10::Device& device, StreamOn stream) {
   return SmallDeblur::from_prior(p, operators::GaussianBlur({.kernel_size = 9, .sigma = 1.5}, {1, 28, 28}),
@@ -132,13 +125,7 @@ TEST(Cuda, ATrainingStateResumesAcrossDevicesOrIsRefusedByName) {
 TEST(Cuda, AnExperimentRunsOnCudaBesideItsCpuRunAndAgreesWithIt) {
   DAVI_REQUIRE_CUDA();
   const auto dir = davi::testing::temp_dir("cuda_experiment");
-  auto p = tiny_prior();
-  prior::save_prior(p, dir / "prior.pt");
-  networks::FeatureClassifierOptions c;
-  c.channels = 4;
-  c.embedding = 8;
-  auto classifier = with_global_seed(2, [&] { return networks::FeatureClassifier(c); });
-  networks::save_feature_classifier(classifier, dir / "classifier.pt");
+  davi::testing::write_tiny_models(dir);
   json experiment = {
       {"seed", 3},
       {"threads", 1},

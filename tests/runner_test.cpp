@@ -16,6 +16,7 @@
 #include "davi/prior/checkpoint.hpp"
 #include "davi/runner/runner.hpp"
 #include "test_helpers.hpp"
+#include "tiny_models.hpp"
 
 namespace {
 
@@ -71,19 +72,7 @@ struct Fixture {
   json experiment;
 
   explicit Fixture(const std::string& name) : dir(davi::testing::temp_dir(name)) {
-    networks::UNetOptions u;
-    u.base_channels = 8;
-    u.channel_mult = {1, 2};
-    u.attention_resolutions = {14};
-    u.norm_groups = 4;
-    auto net = with_global_seed(1, [&] { return networks::UNet(u); });
-    prior::ScorePrior p(net, schedules::SqrtLinear(), {{"network", options_to_json(u)}, {"schedule", "sqrt_linear"}});
-    prior::save_prior(p, dir / "prior.pt");
-    networks::FeatureClassifierOptions c;
-    c.channels = 4;
-    c.embedding = 8;
-    auto classifier = with_global_seed(2, [&] { return networks::FeatureClassifier(c); });
-    networks::save_feature_classifier(classifier, dir / "classifier.pt");
+    davi::testing::write_tiny_models(dir);
     experiment = {
         {"seed", 3},
         {"threads", 1},

@@ -9,9 +9,13 @@ function(step)
   endif()
 endfunction()
 step(${CMAKE_COMMAND} --install ${DAVI_BUILD_DIR} --prefix ${WORK_DIR}/prefix)
-string(REPLACE "|" ";" outer_prefix_path "${OUTER_PREFIX_PATH}")
-set(prefix_path ${WORK_DIR}/prefix ${outer_prefix_path})
-step(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build "-DCMAKE_PREFIX_PATH=${prefix_path}"
+# The outer build's prefix path ("|"-separated: a list would be split on its way through step()) reaches
+# the consumer through the environment, where CMake reads it ":"-separated.
+if(OUTER_PREFIX_PATH)
+  string(REPLACE "|" ":" outer_prefix_path "${OUTER_PREFIX_PATH}")
+  set(ENV{CMAKE_PREFIX_PATH} "${outer_prefix_path}")
+endif()
+step(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
      "-DCMAKE_EXE_LINKER_FLAGS=${OUTER_LINKER_FLAGS}" -DCMAKE_BUILD_TYPE=Release)
 step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 step(${WORK_DIR}/build/consumer)

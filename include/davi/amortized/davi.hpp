@@ -34,6 +34,7 @@
 #include "davi/concepts.hpp"
 #include "davi/core/archive.hpp"
 #include "davi/core/atomic_file.hpp"
+#include "davi/core/foreach_adamw.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/networks/patch_discriminator.hpp"
 #include "davi/networks/unet.hpp"
@@ -132,7 +133,7 @@ class Davi {
       if constexpr (kHasLastLayer) {
         discriminator_ = with_global_seed(seed + 1, [&] { return networks::PatchDiscriminator(options.discriminator); });
         discriminator_->to(device);
-        discriminator_optimizer_ = std::make_unique<torch::optim::AdamW>(
+        discriminator_optimizer_ = std::make_unique<ForeachAdamW>(
             discriminator_->parameters(), adamw(options.discriminator_lr, options.weight_decay));
       } else {
         detail::fail("method.adversarial: the generator network has no last_layer_weight() for the adaptive weight");
@@ -372,10 +373,10 @@ class Davi {
   Div divergence_;
   Br bridge_;
   Net generator_, ema_generator_, fake_score_;
-  torch::optim::AdamW phi_optimizer_, psi_optimizer_;
+  ForeachAdamW phi_optimizer_, psi_optimizer_;
   Ema ema_;
   networks::PatchDiscriminator discriminator_{nullptr};
-  std::unique_ptr<torch::optim::AdamW> discriminator_optimizer_;
+  std::unique_ptr<ForeachAdamW> discriminator_optimizer_;
   Rng rng_;
   std::int64_t step_ = 0;
 };

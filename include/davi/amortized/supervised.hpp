@@ -12,6 +12,7 @@
 #include "davi/bridges/none.hpp"
 #include "davi/concepts.hpp"
 #include "davi/core/rng.hpp"
+#include "davi/core/foreach_adamw.hpp"
 #include "davi/core/training_loop.hpp"
 #include "davi/networks/unet.hpp"
 #include "davi/operators/noise.hpp"
@@ -66,14 +67,8 @@ class Supervised {
     return estimate_with_grad(y);
   }
 
-  void save(torch::serialize::OutputArchive& archive) {
-    save_network_state(archive, *net_, optimizer_, step_);
-    rng_.save(archive, "rng");
-  }
-  void load(torch::serialize::InputArchive& archive) {
-    step_ = load_network_state(archive, *net_, optimizer_);
-    rng_.load(archive, "rng", "");
-  }
+  void save(torch::serialize::OutputArchive& archive) { save_network_state(archive, *net_, optimizer_, step_, rng_); }
+  void load(torch::serialize::InputArchive& archive) { step_ = load_network_state(archive, *net_, optimizer_, rng_); }
 
   std::int64_t step() const { return step_; }
   c10::Device device() const { return rng_.device(); }
@@ -89,7 +84,7 @@ class Supervised {
   operators::GaussianNoise noise_;
   bridges::None input_;
   Net net_;
-  torch::optim::AdamW optimizer_;
+  ForeachAdamW optimizer_;
   Rng rng_;
   std::int64_t step_ = 0;
 };

@@ -63,21 +63,22 @@ concept ResumableTrainer = requires(T& t, Rng& batches, torch::serialize::Output
   t.load(in);
 };
 
-/// A network, its optimiser and the step count, under the keys net, optimizer and step (what most
-/// trainers' save/load hold, beside their own extras).
+/// A network, its optimiser, the step count and the trainer's random stream, under the keys net,
+/// optimizer, step and rng (what most trainers' save/load hold, beside their own extras).
 inline void save_network_state(torch::serialize::OutputArchive& archive, torch::nn::Module& net,
-                               torch::optim::Optimizer& optimizer, std::int64_t step) {
+                               torch::optim::Optimizer& optimizer, std::int64_t step, const Rng& rng) {
   torch::serialize::OutputArchive net_archive, optimizer_archive;
   net.save(net_archive);
   optimizer.save(optimizer_archive);
   archive.write("net", net_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("step", at::tensor(step));
+  rng.save(archive, "rng");
 }
 
 /// Restores what save_network_state wrote; returns the step count.
 inline std::int64_t load_network_state(torch::serialize::InputArchive& archive, torch::nn::Module& net,
-                                       torch::optim::Optimizer& optimizer) {
+                                       torch::optim::Optimizer& optimizer, Rng& rng) {
   torch::serialize::InputArchive net_archive, optimizer_archive;
   archive.read("net", net_archive);
   archive.read("optimizer", optimizer_archive);
@@ -85,6 +86,7 @@ inline std::int64_t load_network_state(torch::serialize::InputArchive& archive, 
   optimizer.load(optimizer_archive);
   at::Tensor step;
   archive.read("step", step);
+  rng.load(archive, "rng", "");
   return step.item<std::int64_t>();
 }
 

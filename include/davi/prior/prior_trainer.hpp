@@ -9,6 +9,7 @@
 
 #include "davi/core/options.hpp"
 #include "davi/core/rng.hpp"
+#include "davi/core/foreach_adamw.hpp"
 #include "davi/core/training_loop.hpp"
 #include "davi/prior/checkpoint.hpp"
 #include "davi/prior/dsm.hpp"
@@ -76,19 +77,17 @@ class PriorTrainer {
   ScorePrior ema_prior() { return ScorePrior(ema_, schedule_, config_); }
 
   void save(torch::serialize::OutputArchive& archive) {
-    save_network_state(archive, *net_, optimizer_, step_);
+    save_network_state(archive, *net_, optimizer_, step_, rng_);
     torch::serialize::OutputArchive ema;
     ema_->save(ema);
     archive.write("ema", ema);
-    rng_.save(archive, "rng");
   }
 
   void load(torch::serialize::InputArchive& archive) {
-    step_ = load_network_state(archive, *net_, optimizer_);
+    step_ = load_network_state(archive, *net_, optimizer_, rng_);
     torch::serialize::InputArchive ema;
     archive.read("ema", ema);
     ema_->load(ema);
-    rng_.load(archive, "rng", "");
   }
 
  private:
@@ -96,7 +95,7 @@ class PriorTrainer {
   schedules::DiscreteSchedule schedule_;
   nlohmann::json config_;
   networks::UNet net_, ema_;
-  torch::optim::AdamW optimizer_;
+  ForeachAdamW optimizer_;
   torch::Tensor images_;
   Rng rng_;
   std::int64_t step_ = 0;

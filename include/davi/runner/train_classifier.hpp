@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "davi/core/core.hpp"
+#include "davi/core/foreach_adamw.hpp"
 #include "davi/core/training_loop.hpp"
 #include "davi/data/data.hpp"
 #include "davi/networks/feature_classifier.hpp"
@@ -67,19 +68,13 @@ class ClassifierTrainer {
     return {{"cross_entropy", loss.detach()}, {"batch_accuracy", accuracy}};
   }
 
-  void save(torch::serialize::OutputArchive& archive) {
-    save_network_state(archive, *net_, optimizer_, step_);
-    rng_.save(archive, "dropout_rng");
-  }
-  void load(torch::serialize::InputArchive& archive) {
-    step_ = load_network_state(archive, *net_, optimizer_);
-    rng_.load(archive, "dropout_rng", "");
-  }
+  void save(torch::serialize::OutputArchive& archive) { save_network_state(archive, *net_, optimizer_, step_, rng_); }
+  void load(torch::serialize::InputArchive& archive) { step_ = load_network_state(archive, *net_, optimizer_, rng_); }
 
  private:
   ClassifierTrainingOptions options_;
   networks::FeatureClassifier net_;
-  torch::optim::AdamW optimizer_;
+  ForeachAdamW optimizer_;
   at::Tensor images_, labels_;
   Rng rng_;  // dropout masks
   std::int64_t step_ = 0;

@@ -147,7 +147,7 @@ TEST(Cuda, AnExperimentRunsOnCudaBesideItsCpuRunAndAgreesWithIt) {
   std::map<std::string, std::map<std::string, json>> metrics;  // method -> device type -> metrics.json
   for (const auto& run : plan.runs) {
     std::ifstream in(run.context.dir / "metrics.json");
-    const auto device = run.context.resolved["device"].get<std::string>().substr(0, 4);
+    const auto device = device_type_name(run.context.resolved["device"].get<std::string>());
     metrics[run.context.resolved["method"]["name"].get<std::string>()][device] = json::parse(in);
   }
   ASSERT_EQ(metrics.size(), 9u);

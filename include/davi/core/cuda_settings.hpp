@@ -5,7 +5,6 @@
 #include <ATen/Context.h>
 
 #include <cstdlib>
-#include <string>
 
 namespace davi {
 
@@ -20,7 +19,6 @@ struct CudaOptions {
     v("deterministic", deterministic,
       "deterministic algorithms only (torch's use_deterministic_algorithms; sets CUBLAS_WORKSPACE_CONFIG)");
   }
-  bool operator==(const CudaOptions&) const = default;
 };
 
 /// Sets LibTorch's process-wide CUDA switches to `o` (every switch, so one run's settings never leak into

@@ -18,6 +18,9 @@ inline int cuda_device_count() { return at::hasCUDA() ? static_cast<int>(at::get
 /// "cpu" or "cuda": what a run id records (the index does not change what is computed).
 inline std::string device_type_name(const c10::Device& device) { return device.is_cuda() ? "cuda" : "cpu"; }
 
+/// The same for a device name as a resolved config or metrics.json records it ("cpu", "cuda:0").
+inline std::string device_type_name(const std::string& name) { return name.rfind("cuda", 0) == 0 ? "cuda" : "cpu"; }
+
 inline c10::Device select_device(const std::string& name) {
   if (name == "auto") return cuda_device_count() > 0 ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
   if (name == "cpu") return c10::Device(c10::kCPU);
@@ -39,8 +42,5 @@ inline c10::Device select_device(const std::string& name) {
   }
   detail::fail("device: unknown \"", name, "\"; expected one of: cpu, cuda, cuda:N, auto");
 }
-
-/// The name a resolved config records: "cpu" or "cuda:N".
-inline std::string resolved_device_name(const std::string& name) { return select_device(name).str(); }
 
 }  // namespace davi

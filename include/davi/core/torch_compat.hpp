@@ -11,9 +11,6 @@
 #include <c10/util/variant.h>
 #endif
 
-#define DAVI_TORCH_AT_LEAST(major, minor) \
-  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
-
 namespace davi::compat {
 
 /// std::get_if on the variants of torch::nn options (c10::variant before 2.0, std::variant since).

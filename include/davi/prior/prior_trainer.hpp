@@ -8,8 +8,8 @@
 #include <string>
 
 #include "davi/core/options.hpp"
-#include "davi/core/rng.hpp"
 #include "davi/core/foreach_adamw.hpp"
+#include "davi/core/rng.hpp"
 #include "davi/core/training_loop.hpp"
 #include "davi/prior/checkpoint.hpp"
 #include "davi/prior/dsm.hpp"

@@ -53,9 +53,8 @@ inline std::string config_hash(nlohmann::json resolved) {
 /// the same), so a file run on CPU and on CUDA gives two runs side by side; the CUDA switches enter only
 /// on CUDA, where they change the result.
 inline std::string run_id_of(nlohmann::json resolved) {
-  const bool on_cuda = resolved.value("device", "").rfind("cuda", 0) == 0;
-  resolved["device"] = on_cuda ? "cuda" : "cpu";
-  if (!on_cuda) resolved.erase("cuda");
+  resolved["device"] = device_type_name(resolved.value("device", ""));
+  if (resolved["device"] == "cpu") resolved.erase("cuda");
   return config_hash(std::move(resolved));
 }
 

@@ -34,7 +34,7 @@ inline MigrationCount migrate_legacy_ids(const Plan& plan, std::ostream& out) {
     if (metrics.is_discarded() || metrics.value("run_id", "") != old_id) continue;
     const auto made_on = metrics.contains("environment") ? metrics["environment"].value("device", "cpu") : "cpu";
     const auto resolved_on = run.context.resolved.value("device", "cpu");
-    if (made_on.substr(0, 4) != resolved_on.substr(0, 4)) {
+    if (device_type_name(made_on) != device_type_name(resolved_on)) {
       out << "  " << old_dir.string() << ": made on " << made_on << ", this file resolves to " << resolved_on
           << " here; left alone\n";
       ++count.skipped;

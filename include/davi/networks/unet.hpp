@@ -10,6 +10,7 @@
 
 #include "davi/core/check.hpp"
 #include "davi/networks/mixed_precision.hpp"
+#include "davi/networks/parameter_count.hpp"
 
 namespace davi::networks {
 
@@ -273,12 +274,5 @@ class UNetImpl : public torch::nn::Module {
   torch::nn::Conv2d output_conv_{nullptr};
 };
 TORCH_MODULE(UNet);
-
-/// Number of trainable scalars.
-inline std::int64_t parameter_count(torch::nn::Module& module) {
-  std::int64_t n = 0;
-  for (const auto& p : module.parameters()) n += p.numel();
-  return n;
-}
 
 }  // namespace davi::networks

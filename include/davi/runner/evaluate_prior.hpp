@@ -2,16 +2,11 @@
 // Kind "evaluate_prior": the held-out DSM loss of a trained prior on test images, with fixed draws of
 // times and noise (seeded), in the run's precision and layout. Sweeping "precision" compares the same
 // weights in fp32 and bf16 (docs/performance.md). Writes config.json and metrics.json to <output>/<run_id>.
-#include <iostream>
+// The run itself is compiled into davi_runner (experiments/runner/evaluate_prior.cpp).
 #include <nlohmann/json.hpp>
 
-#include "davi/core/core.hpp"
-#include "davi/core/timer.hpp"
-#include "davi/data/data.hpp"
-#include "davi/prior/checkpoint.hpp"
 #include "davi/runner/run_context.hpp"
 #include "davi/runner/run_options.hpp"
-#include "davi/runner/train_prior.hpp"
 
 namespace davi::runner {
 
@@ -33,32 +28,8 @@ struct EvaluatePrior {
     }
   };
 
-  static void validate(const Config& e) {
-    DAVI_CHECK(std::filesystem::is_regular_file(e.prior), "prior: file not found: ", e.prior);
-    DAVI_CHECK(e.test_images >= 1 && e.test_images <= 10000, "test_images: expected a value in [1, 10000], got ",
-               e.test_images);
-    DAVI_CHECK(e.batch_size >= 1 && e.batch_size <= 10000, "batch_size: expected a value in [1, 10000], got ",
-               e.batch_size);
-  }
-
-  static void run(const Config& e, const RunContext& ctx) {
-    const auto place = enter(e.run);
-    const ComputeScope compute(place.compute);
-    auto p = prior::load_prior(e.prior, place.device);
-    const auto test = data::load_fashion_mnist("test", e.test_images);
-    Timer timer;
-    const double loss = TrainPrior::held_out_dsm_loss(p, test.images.to(place.device),
-                                                      static_cast<std::uint64_t>(e.run.seed) + 7, e.batch_size);
-    finish_run(ctx,
-               {{"kind", name},
-                {"prior", e.prior},
-                {"test_dsm_loss", loss},
-                {"test_images", test.images.size(0)},
-                {"seconds", timer.seconds()}},
-               place);
-    std::cout << "evaluate_prior: held-out DSM loss " << loss << " on " << test.images.size(0) << " test images ("
-              << to_string(place.compute.precision) << ", " << to_string(place.compute.memory_format) << ")\n";
-  }
+  static void validate(const Config& e);
+  static void run(const Config& e, const RunContext& ctx);
 };
 
 }  // namespace davi::runner

@@ -6,154 +6,24 @@
 //   davi_run --migrate-ids FILE.json  one-off: move results made before the device entered run ids
 //   davi_run --list                every kind, policy and method with its options and defaults
 // A bad file stops before any work with one line naming the JSON path, exit code 2, nothing written.
-#include <cstdlib>
-#include <filesystem>
-#include <iostream>
-#include <nlohmann/json.hpp>
-#include <string>
+// Compiled into davi_runner (experiments/runner/cli.cpp); link davi_runner to use these.
+#include <ostream>
 
 #include "davi/runner/experiment.hpp"
-#include "davi/runner/migrate.hpp"
-#include "davi/runner/summary.hpp"
+#include "davi/runner/sweep.hpp"
 
 namespace davi::runner {
 
 /// Human-readable listing: each kind, each policy, each option with its default and meaning.
-inline void print_list(std::ostream& out) {
-  nlohmann::json kinds = nlohmann::json::object();
-  for_each_type<KindTypes>(
-      [&]<class K>() { kinds[std::string(K::name)] = options_documentation<typename K::Config>(); });
-  const nlohmann::json sections = {
-      {"kind", kinds},
-      {"method", list_policies<MethodTypes>()},
-      {"task.operator", list_policies<OperatorTypes>()},
-      {"method.divergence", list_policies<DivergenceTypes>()},
-      {"method.bridge", list_policies<BridgeTypes>()},
-      {"schedule", list_policies<ScheduleTypes>()},
-  };
-  const auto print_options = [&](const auto& self, const nlohmann::json& doc, const std::string& prefix) -> void {
-    for (const auto& field : doc) {
-      const auto key = prefix + field["key"].get<std::string>();
-      if (field.contains("fields")) {
-        out << "    " << key << ":    # " << field["description"].get<std::string>() << "\n";
-        self(self, field["fields"], key + ".");
-      } else {
-        out << "    " << key << " = " << field["default"].dump() << "    # " << field["description"].get<std::string>()
-            << "\n";
-      }
-    }
-  };
-  for (const auto& [section, policies] : sections.items()) {
-    out << section << ":\n";
-    for (const auto& [name, doc] : policies.items()) {
-      out << "  " << name << "\n";
-      print_options(print_options, doc, "");
-    }
-  }
-}
+void print_list(std::ostream& out);
 
-/// Runs tools/plot_summary.py on the experiment's summary.csv when the script is reachable from here.
-inline void make_figure(const Plan& plan) {
-  const char* script_env = std::getenv("DAVI_PLOT_SCRIPT");
-  const std::filesystem::path script = script_env ? script_env : "tools/plot_summary.py";
-  if (!std::filesystem::exists(script)) {
-    std::cout << "figure: skipped (" << script.string() << " not found from here)\n";
-    return;
-  }
-  const auto command = script.string() + " " + (plan.output / "summary.csv").string();
-  if (std::system(command.c_str()) != 0) std::cout << "figure: " << command << " failed; the tables are written\n";
-}
+/// Runs what is not finished in the plan, then writes the summary tables and figure; returns the exit code.
+int execute(const Plan& plan);
 
 /// The experiment's summary tables and figure, over the runs finished so far (inverse problems only).
-inline void write_summary_and_figure(const Plan& plan) {
-  bool has_table = false;
-  for (const auto& run : plan.runs) has_table = has_table || run.kind == InverseProblem::name;
-  if (!has_table) return;
-  const auto rows = write_summary(plan);
-  std::cout << "summary: " << (plan.output / "summary.md").string() << " (" << rows << " of " << plan.runs.size()
-            << " runs finished)\n";
-  make_figure(plan);
-}
+void write_summary_and_figure(const Plan& plan);
 
-inline int execute(const Plan& plan) {
-  std::size_t done = 0;
-  for (const auto& run : plan.runs) {
-    ++done;
-    const auto status = run.status();
-    std::cout << "[" << done << "/" << plan.runs.size() << "] " << run.kind << " " << run.context.run_id;
-    for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << value_label(value);
-    std::cout << " -> " << run.context.dir.string() << (status == "finished" ? " (finished, skipped)\n" : "\n")
-              << std::flush;
-    if (status == "finished") continue;
-    begin_run(run.context);
-    run.execute(run.context);
-  }
-  write_summary_and_figure(plan);
-  return 0;
-}
-
-/// One line saying what "device": "auto" chose here, when any run of the plan asked for it.
-inline void print_auto_device(const Plan& plan) {
-  for (const auto& run : plan.runs) {
-    if (run.device_as_written != "auto") continue;
-    const auto chosen = run.context.resolved.value("device", "cpu");
-    std::cout << "device: auto -> " << chosen
-              << (chosen == "cpu" ? " (no CUDA device visible to this LibTorch)" : " (the first CUDA device)") << "\n";
-    return;
-  }
-}
-
-inline int main(int argc, char** argv) {
-  const std::string usage = "usage: davi_run [--validate | --summary | --migrate-ids] FILE.json | --list";
-  if (argc == 2 && std::string(argv[1]) == "--list") {
-    print_list(std::cout);
-    return 0;
-  }
-  const bool validate_only = argc == 3 && std::string(argv[1]) == "--validate";
-  const bool summary_only = argc == 3 && std::string(argv[1]) == "--summary";
-  const bool migrate = argc == 3 && std::string(argv[1]) == "--migrate-ids";
-  if (argc != 2 && !validate_only && !summary_only && !migrate) {
-    std::cerr << usage << "\n";
-    return 2;
-  }
-  const std::string path = argv[argc - 1];
-  Plan plan;
-  try {
-    plan = plan_experiment(read_json_file(path), path, /*check_outputs=*/!migrate);
-  } catch (const Error& e) {
-    std::cerr << path << ": " << e.what() << "\n";
-    return 2;
-  }
-  print_auto_device(plan);
-  if (validate_only) {
-    std::cout << path << ": valid, " << plan.runs.size() << " run" << (plan.runs.size() == 1 ? "" : "s") << "\n";
-    for (const auto& run : plan.runs) {
-      std::cout << "  " << run.context.run_id << " " << run.status() << " " << run.context.dir.string();
-      for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << value_label(value);
-      std::cout << "\n";
-    }
-    return 0;
-  }
-  try {
-    if (migrate) {
-      const auto count = migrate_legacy_ids(plan, std::cout);
-      std::cout << path << ": " << count.migrated << " run" << (count.migrated == 1 ? "" : "s")
-                << " moved to new ids, " << count.skipped << " left alone\n";
-      if (count.migrated > 0) write_summary_and_figure(plan);
-      return count.skipped > 0 ? 1 : 0;
-    }
-    if (summary_only) {
-      write_summary_and_figure(plan);
-      return 0;
-    }
-    return execute(plan);
-  } catch (const Error& e) {
-    std::cerr << path << ": " << e.what() << "\n";
-    return 1;  // failed during the work; finished runs and checkpoints are kept
-  } catch (const std::filesystem::filesystem_error& e) {
-    std::cerr << path << ": " << e.what() << "\n";
-    return 1;
-  }
-}
+/// davi_run's command line (above); returns its exit code.
+int main(int argc, char** argv);
 
 }  // namespace davi::runner

@@ -1,0 +1,42 @@
+// Kind "evaluate_prior" (include/davi/runner/evaluate_prior.hpp).
+#include "davi/runner/evaluate_prior.hpp"
+
+#include <filesystem>
+#include <iostream>
+
+#include "davi/core/core.hpp"
+#include "davi/core/timer.hpp"
+#include "davi/data/data.hpp"
+#include "davi/prior/checkpoint.hpp"
+#include "davi/runner/train_prior.hpp"
+
+namespace davi::runner {
+
+void EvaluatePrior::validate(const Config& e) {
+  DAVI_CHECK(std::filesystem::is_regular_file(e.prior), "prior: file not found: ", e.prior);
+  DAVI_CHECK(e.test_images >= 1 && e.test_images <= 10000, "test_images: expected a value in [1, 10000], got ",
+             e.test_images);
+  DAVI_CHECK(e.batch_size >= 1 && e.batch_size <= 10000, "batch_size: expected a value in [1, 10000], got ",
+             e.batch_size);
+}
+
+void EvaluatePrior::run(const Config& e, const RunContext& ctx) {
+  const auto place = enter(e.run);
+  const ComputeScope compute(place.compute);
+  auto p = prior::load_prior(e.prior, place.device);
+  const auto test = data::load_fashion_mnist("test", e.test_images);
+  Timer timer;
+  const double loss = held_out_dsm_loss(p, test.images.to(place.device), static_cast<std::uint64_t>(e.run.seed) + 7,
+                                        e.batch_size);
+  finish_run(ctx,
+             {{"kind", name},
+              {"prior", e.prior},
+              {"test_dsm_loss", loss},
+              {"test_images", test.images.size(0)},
+              {"seconds", timer.seconds()}},
+             place);
+  std::cout << "evaluate_prior: held-out DSM loss " << loss << " on " << test.images.size(0) << " test images ("
+            << to_string(place.compute.precision) << ", " << to_string(place.compute.memory_format) << ")\n";
+}
+
+}  // namespace davi::runner

@@ -1,0 +1,212 @@
+// Kind "inverse_problem" (include/davi/runner/inverse_problem.hpp): what does not depend on the method's
+// type: validation of the config, the evaluation loop and its metrics, the sample grid and the report.
+#include "davi/runner/inverse_problem.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "davi/core/core.hpp"
+#include "davi/data/data.hpp"
+#include "davi/metrics/metrics.hpp"
+#include "inverse_problem_method.hpp"
+
+namespace davi::runner {
+
+namespace {
+
+/// The measurement as an image for display: itself when image-shaped, else upsampled (nearest).
+at::Tensor measurement_image(const at::Tensor& y, const at::Tensor& lifted) {
+  if (y.sizes() == lifted.sizes()) return y;
+  if (y.dim() == 4 && y.size(1) == lifted.size(1))
+    return at::upsample_nearest2d(y, {lifted.size(2), lifted.size(3)});
+  return lifted;
+}
+
+/// Each row: the measurement, its lift, the first samples, the truth.
+void save_grid(const std::filesystem::path& path, const MeasurementModel& op, const at::Tensor& y,
+                      const at::Tensor& samples, const at::Tensor& x0_all, int grid_samples) {
+  const auto lifted = op.lift(y);
+  const auto shown = measurement_image(y, lifted);
+  std::vector<at::Tensor> rows;
+  for (std::int64_t i = 0; i < samples.size(0); ++i)
+    rows.push_back(at::cat({shown.narrow(0, i, 1).clamp(-1, 1), lifted.narrow(0, i, 1).clamp(-1, 1),
+                            samples[i].narrow(0, 0, grid_samples), x0_all.narrow(0, i, 1)}));
+  data::save_image_grid(path, at::cat(rows), 3 + grid_samples);
+}
+
+/// Solves every measurement, accumulates the metrics, writes samples.png; returns the report.
+nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Tensor& x0_all, const at::Tensor& y_all,
+                               const EvaluationOptions& ev, std::uint64_t seed, const c10::Device& device,
+                               const std::filesystem::path& dir) {
+  const std::set<std::string> wanted(ev.metrics.begin(), ev.metrics.end());
+  networks::FeatureClassifier classifier{nullptr};
+  if (InverseProblem::uses_classifier(ev)) classifier = networks::load_feature_classifier(ev.classifier, device);
+  std::map<std::string, std::vector<at::Tensor>> per_image;  // metric -> per-batch tensors of values
+  std::vector<at::Tensor> sample_embeddings, truth_embeddings;
+  at::Tensor grid_samples, grid_y;
+  Rng rng(seed + 2000, device);
+  double seconds = 0;
+  Cost cost;
+  std::int64_t non_finite = 0;  // samples with a NaN or infinite pixel: the method diverged on them
+  const std::int64_t n = x0_all.size(0), samples = ev.samples;
+  for (std::int64_t i = 0; i < n; i += ev.batch_size) {
+    const auto x0 = x0_all.slice(0, i, std::min(n, i + ev.batch_size)).to(device);
+    const auto y = y_all.slice(0, i, std::min(n, i + ev.batch_size)).to(device);
+    Timer timer;
+    const at::Tensor x_hat = method.solve(y, ev.samples, rng, cost);  // B x S x C x H x W
+    (void)x_hat.sum().item<double>();  // waits for the device, so the timer measures the work
+    seconds += timer.seconds();
+    DAVI_CHECK(x_hat.dim() == 5 && x_hat.size(0) == x0.size(0) && x_hat.size(1) == samples &&
+                   x_hat.sizes().slice(2) == x0.sizes().slice(1),
+               "method returned samples of shape ", shape_string(x_hat.sizes()), " for images of shape ",
+               shape_string(x0.sizes()), " and ", samples, " samples");
+    non_finite += (~at::isfinite(x_hat)).flatten(2).any(2).sum().item<std::int64_t>();
+    // Metrics in fp32 whatever the method computed in, so runs of different precision compare fairly.
+    const ComputeScope metrics_in_fp32(Compute{});
+    const auto over_samples = [&](auto&& metric) {  // B values: the metric averaged over the samples
+      at::Tensor sum;
+      for (std::int64_t s = 0; s < samples; ++s) {
+        const at::Tensor v = metric(x_hat.select(1, s)).to(at::kCPU, at::kDouble);
+        sum = s == 0 ? v : sum + v;
+      }
+      return sum / static_cast<double>(samples);
+    };
+    if (wanted.count("psnr")) {
+      per_image["psnr"].push_back(over_samples([&](const at::Tensor& s) { return metrics::psnr(s, x0); }));
+      per_image["psnr_of_mean"].push_back(metrics::psnr(x_hat.mean(1), x0).cpu());
+    }
+    if (wanted.count("ssim"))
+      per_image["ssim"].push_back(over_samples([&](const at::Tensor& s) { return metrics::ssim(s, x0); }));
+    if (wanted.count("classifier_feature_distance"))
+      per_image["classifier_feature_distance"].push_back(over_samples(
+          [&](const at::Tensor& s) { return metrics::classifier_feature_distance(classifier, s, x0); }));
+    if (wanted.count("classifier_frechet_distance")) {
+      torch::NoGradGuard no_grad;
+      sample_embeddings.push_back(classifier->features(x_hat.select(1, 0)).embedding.cpu());
+      truth_embeddings.push_back(classifier->features(x0).embedding.cpu());
+    }
+    if (wanted.count("diversity")) per_image["diversity"].push_back(metrics::diversity(x_hat).cpu());
+    if (wanted.count("consistency"))
+      per_image["consistency"].push_back(
+          over_samples([&](const at::Tensor& s) { return metrics::consistency(y, op.forward(s)); }));
+    if (i == 0) {
+      grid_samples = x_hat.narrow(0, 0, std::min<std::int64_t>(ev.grid_images, x_hat.size(0))).cpu();
+      grid_y = y.narrow(0, 0, grid_samples.size(0)).cpu();
+    }
+  }
+  save_grid(dir / "samples.png", op, grid_y, grid_samples, x0_all, ev.grid_samples);
+
+  nlohmann::json values = nlohmann::json::object();
+  for (const auto& [metric, batches] : per_image) values[metric] = at::cat(batches).mean().item<double>();
+  if (wanted.count("classifier_frechet_distance"))
+    values["classifier_frechet_distance"] =
+        metrics::frechet_distance(at::cat(sample_embeddings), at::cat(truth_embeddings));
+  const double per_sample = static_cast<double>(n * samples);
+  const auto batches = static_cast<double>((n + ev.batch_size - 1) / ev.batch_size);
+  return {{"metrics", values},
+          {"nfe", cost.network_evaluations / (batches * samples)},
+          {"network_backprops", cost.network_backprops / (batches * samples)},
+          {"seconds_per_image", seconds / per_sample},
+          {"non_finite_samples", non_finite},
+          {"classifier", InverseProblem::uses_classifier(ev) ? nlohmann::json(ev.classifier) : nlohmann::json()}};
+}
+
+void print_report(std::ostream& out, const std::string& method, const nlohmann::json& m) {
+  out << method << ": ";
+  for (const auto& [key, value] : m["metrics"].items()) out << key << " " << value.get<double>() << "; ";
+  out << "NFE " << m["nfe"].get<double>() << ", backprops " << m["network_backprops"].get<double>() << ", "
+      << m["seconds_per_image"].get<double>() * 1e3 << " ms per image\n";
+  if (const auto diverged = m["non_finite_samples"].get<std::int64_t>(); diverged > 0)
+    out << method << ": " << diverged << " samples have NaN or infinite pixels (the method diverged); "
+        << "their metrics are NaN, written as null in metrics.json\n";
+}
+
+}  // namespace
+
+void InverseProblem::validate(const Config& e) {
+  DAVI_CHECK(e.data.dataset == "fashion_mnist", "data.dataset: unknown \"", e.data.dataset,
+             "\"; expected one of: fashion_mnist");
+  DAVI_CHECK(e.data.validation_images >= 0 && e.data.validation_images < 60000,
+             "data.validation_images: expected a value in [0, 59999], got ", e.data.validation_images);
+  make_operator(e.task.operator_spec, kFashionMnistShape);
+  DAVI_CHECK(e.task.noise.sigma_y >= 0, "task.noise.sigma_y: expected a value >= 0, got ", e.task.noise.sigma_y);
+  const auto& ev = e.evaluation;
+  DAVI_CHECK(ev.split == "test" || ev.split == "validation", "evaluation.split: unknown \"", ev.split,
+             "\"; expected one of: test, validation");
+  const std::int64_t available = ev.split == "test" ? 10000 : e.data.validation_images;
+  DAVI_CHECK(ev.images >= 2 && ev.images <= available, "evaluation.images: expected a value in [2, ", available,
+             "] for the ", ev.split, " split, got ", ev.images);
+  DAVI_CHECK(ev.samples >= 1, "evaluation.samples: expected a positive integer, got ", ev.samples);
+  DAVI_CHECK(ev.batch_size >= 1, "evaluation.batch_size: expected a positive integer, got ", ev.batch_size);
+  DAVI_CHECK(ev.grid_images >= 1 && ev.grid_images <= ev.images, "evaluation.grid_images: expected a value in [1, ",
+             ev.images, "], got ", ev.grid_images);
+  DAVI_CHECK(ev.grid_samples >= 1 && ev.grid_samples <= ev.samples,
+             "evaluation.grid_samples: expected a value in [1, evaluation.samples = ", ev.samples, "], got ",
+             ev.grid_samples);
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < ev.metrics.size(); ++i) {
+    const auto& m = ev.metrics[i];
+    const auto where = "evaluation.metrics[" + std::to_string(i) + "]";
+    if (std::find(kMetricNames.begin(), kMetricNames.end(), m) == kMetricNames.end()) {
+      std::string names;
+      for (const auto& n : kMetricNames) names += (names.empty() ? "" : ", ") + n;
+      detail::fail(where, ": unknown \"", m, "\"; expected one of: ", names);
+    }
+    DAVI_CHECK(seen.insert(m).second, where, ": \"", m, "\" is listed twice");
+  }
+  DAVI_CHECK(!seen.count("diversity") || ev.samples >= 2,
+             "evaluation.metrics: diversity needs evaluation.samples >= 2, got ", ev.samples);
+  if (uses_classifier(ev))
+    DAVI_CHECK(std::filesystem::exists(ev.classifier), "evaluation.classifier: file not found: ", ev.classifier,
+               " (experiments/train_classifier.json trains it)");
+  std::visit(
+      [&](const auto& c) { validate_method<typename std::decay_t<decltype(c)>::Type>(e, c.options); },
+      e.method.choice());
+}
+
+void InverseProblem::run(const Config& e, const RunContext& ctx) {
+  const auto place = enter(e.run);
+  const ComputeScope compute(place.compute);  // every network of the method; metrics open their own
+  std::visit([&](const auto& c) { run_method<typename std::decay_t<decltype(c)>::Type>(e, c.options, ctx, place); },
+             e.method.choice());
+}
+
+/// The first `images` test images, or of the validation images (the last `validation_images` of the
+/// train split).
+at::Tensor evaluation_images(const InverseProblem::Config& e) {
+  const auto& ev = e.evaluation;
+  if (ev.split == "test") return data::load_fashion_mnist("test", ev.images).images;
+  const auto train = data::load_fashion_mnist("train").images;
+  return train.narrow(0, train.size(0) - e.data.validation_images, ev.images).clone();
+}
+
+void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, const RunPlace& place, Method& method,
+                     const MeasurementModel& model, const at::Tensor& x0_all, const at::Tensor& y_all) {
+  const auto& ev = e.evaluation;
+  const auto noise = operators::GaussianNoise(e.task.noise);
+  const auto training = method.prepare(ctx);
+  const auto report = evaluate(method, model, x0_all, y_all, ev, static_cast<std::uint64_t>(e.run.seed),
+                               place.device, ctx.dir);
+  nlohmann::json metrics = {
+      {"kind", InverseProblem::name},
+      {"method", e.method.to_json()},
+      {"operator", e.task.operator_spec.to_json()},
+      {"sigma_y", noise.sigma_y()},
+      {"sigma_y_units", operators::GaussianNoise::units},
+      {"seed", e.run.seed},
+      {"split", ev.split},
+      {"images", ev.images},
+      {"samples_per_measurement", ev.samples},
+      {"prior", e.prior},
+  };
+  metrics.update(report);
+  if (!training.empty()) metrics["training"] = training;
+  finish_run(ctx, metrics, place);
+  print_report(std::cout, e.method.name(), metrics);
+}
+
+}  // namespace davi::runner

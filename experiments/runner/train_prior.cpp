@@ -1,0 +1,81 @@
+// Kind "train_prior" (include/davi/runner/train_prior.hpp): the training run and the held-out loss.
+#include "davi/runner/train_prior.hpp"
+
+#include <torch/torch.h>
+
+#include <iostream>
+
+#include "davi/core/core.hpp"
+#include "davi/core/training_loop.hpp"
+#include "davi/data/data.hpp"
+#include "davi/prior/dsm.hpp"
+#include "davi/prior/sampling.hpp"
+
+namespace davi::runner {
+
+void TrainPrior::validate(const Config& e) {
+  DAVI_CHECK(e.data.dataset == "fashion_mnist", "data.dataset: unknown \"", e.data.dataset,
+             "\"; expected one of: fashion_mnist");
+  davi::validate(e.training.loop, "training");
+  DAVI_CHECK(e.training.batch_size > 0, "training.batch_size: expected a positive integer, got ",
+             e.training.batch_size);
+  DAVI_CHECK(e.training.ema_decay >= 0 && e.training.ema_decay < 1, "training.ema_decay: expected a value in [0, 1)");
+  DAVI_CHECK(e.samples.count > 0 && e.samples.steps > 0, "samples: count and steps must be positive");
+}
+
+void TrainPrior::run(const Config& e, const RunContext& ctx) {
+  const auto place = enter(e.run);
+  const auto [device, threads, compute] = place;
+  const ComputeScope compute_scope(compute);
+  const auto seed = static_cast<std::uint64_t>(e.run.seed);
+  const auto schedule = make_schedule(e.schedule);
+  const nlohmann::json prior_config = {{"network", options_to_json(e.network)}, {"schedule", e.schedule.to_json()}};
+  auto train = data::load_fashion_mnist("train", e.data.train_limit);
+  auto test = data::load_fashion_mnist("test", e.data.test_limit);
+
+  prior::PriorTrainer trainer(e.network, schedule, prior_config, e.training, train.images, seed, device);
+  std::cerr << "train_prior: " << networks::parameter_count(*trainer.ema_prior().net()) << " parameters, "
+            << threads << " threads, device " << device.str() << "\n";
+  const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_prior");
+
+  auto p = trainer.ema_prior();
+  p.net()->eval();
+  prior::save_prior(p, ctx.dir / "prior.pt");
+  const double test_loss = held_out_dsm_loss(p, test.images.to(device), seed + 7);
+  Rng sample_rng(seed + 11, device);
+  Timer sample_timer;
+  const auto samples = prior::ddim_sample(
+      p, {e.samples.count, e.network.image_channels, e.network.image_size, e.network.image_size}, sample_rng,
+      {.steps = e.samples.steps, .eta = e.samples.eta});
+  const double sample_seconds = sample_timer.seconds();
+  data::save_image_grid(ctx.dir / "samples.png", samples, 8);
+
+  finish_run(ctx,
+             {{"kind", name},
+              {"parameters", networks::parameter_count(*p.net())},
+              {"training_steps", record.steps},
+              {"batch_size", e.training.batch_size},
+              {"training_seconds", record.seconds},
+              {"test_dsm_loss", test_loss},
+              {"test_images", test.images.size(0)},
+              {"samples", {{"count", e.samples.count}, {"sampler", "ddim"}, {"steps", e.samples.steps},
+                           {"eta", e.samples.eta}, {"seconds", sample_seconds}}}},
+             place);
+  std::cout << "train_prior: " << record.steps << " steps in " << record.seconds << " s; held-out DSM loss "
+            << test_loss << "\n";
+}
+
+double held_out_dsm_loss(prior::ScorePrior& p, const at::Tensor& images, std::uint64_t seed, int batch) {
+  torch::NoGradGuard no_grad;
+  Rng rng(seed, images.device());
+  double total = 0;
+  for (std::int64_t i = 0; i < images.size(0); i += batch) {
+    const auto x0 = images.slice(0, i, std::min(images.size(0), i + batch));
+    total += prior::dsm_loss([&](const auto& x, const auto& t) { return p.eps(x, t); }, p.schedule(), x0, rng)
+                 .item<double>() *
+             x0.size(0);
+  }
+  return total / images.size(0);
+}
+
+}  // namespace davi::runner

@@ -80,7 +80,7 @@ TEST(Bridges, InferenceInputIsTheMeasurementEndForBoth) {
   EXPECT_TRUE((train.t == 999).all().item<bool>());
   EXPECT_NEAR(train.x_in.mean().item<double>(), 0.0, 0.003);
   EXPECT_NEAR(train.x_in.std().item<double>(), 0.1, 0.001);
-  EXPECT_DAVI_ERROR(bridges::Ppb({.h = -1}, schedule), "bridge.h");
+  EXPECT_DAVI_ERROR(bridges::Ppb({.h = -1}, schedule), "ppb.h: expected a value >= 0, got -1");
 }
 
 TEST(Divergences, IklDrawsUniformTimesAndKlOneTime) {
@@ -96,7 +96,15 @@ TEST(Divergences, IklDrawsUniformTimesAndKlOneTime) {
   EXPECT_NEAR(sigma_weighted.weight(at_time(399)).item<double>(), std::sqrt(1 - 0.539), 0.001);
   const objectives::Kl kl({}, schedule);
   EXPECT_TRUE((kl.sample_times(10, rng) == 0).all().item<bool>());
-  EXPECT_DAVI_ERROR(objectives::Ikl({.t_max = 0}, schedule), "divergence.t_max");
+  EXPECT_DAVI_ERROR(objectives::Ikl({.t_max = 0}, schedule), "ikl.t_max: expected a value >= 1, got 0");
+  // A bound only the schedule knows: an OptionError naming the option, which the runner puts under its path.
+  try {
+    objectives::Ikl({.t_max = 1001}, schedule);
+    ADD_FAILURE() << "t_max beyond the schedule was accepted";
+  } catch (const OptionError& e) {
+    EXPECT_EQ(e.key, "t_max");
+    EXPECT_STREQ(e.what(), "t_max: expected a value in [1, 1000] (the schedule's steps), got 1001");
+  }
   EXPECT_DAVI_ERROR(objectives::Ikl({.weighting = "snr"}, schedule), "expected one of: one, sigma");
   static_assert(Divergence<objectives::Ikl> && Divergence<objectives::Kl>);
   static_assert(Bridge<bridges::Ppb> && Bridge<bridges::None>);

@@ -115,7 +115,7 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
   EXPECT_EQ(plan_error([](json& e) { e["method"][0]["bridge"] = {{"name", "ppb"}, {"hh", 1}}; }),
             "method.bridge.hh: unknown key; expected one of: beta_a, h");
   EXPECT_EQ(plan_error([](json& e) { e["method"][1] = "dpss"; }),
-            "method: unknown \"dpss\"; expected one of: davi, supervised, lift, pinv, tikhonov, ddrm, ddnm, pigdm, dps, reddiff");
+            "method: unknown \"dpss\"; expected one of: " + runner::policy_names<runner::MethodTypes>());
   EXPECT_EQ(plan_error([](json& e) { e["precision"] = "fp16"; }),
             "precision: unknown \"fp16\"; expected one of: auto, fp32, bf16");
   EXPECT_EQ(plan_error([](json& e) { e["memory_format"] = "nhwc"; }),
@@ -123,24 +123,34 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = "many"; }),
             "evaluation.images: expected an integer, got string \"many\"");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = 0; }),
-            "evaluation.images: expected a value in [2, 10000] for the test split, got 0");
+            "evaluation.images: expected a value >= 2, got 0");
+  EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = 10001; }),
+            "evaluation.images: expected a value in [2, 10000] for the test split, got 10001");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["metrics"] = {"psnr", "fid"}; }),
-            "evaluation.metrics[1]: unknown \"fid\"; expected one of: psnr, ssim, classifier_feature_distance, "
-            "classifier_frechet_distance, diversity, consistency");
+            "evaluation.metrics[1]: unknown \"fid\"; expected one of: " + runner::policy_names<runner::MetricTypes>());
+  EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["metrics"] = {"psnr", "ssim", "psnr"}; }),
+            "evaluation.metrics[2]: \"psnr\" is listed twice");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["grid_samples"] = 3; }),
             "evaluation.grid_samples: expected a value in [1, evaluation.samples = 2], got 3");
-  EXPECT_EQ(plan_error([](json& e) { e["task"]["operator"] = {{"name", "super_resolution"}, {"factor", 5}}; }).rfind(
-                "task.operator: ", 0),
-            0u);
+  EXPECT_EQ(plan_error([](json& e) { e["task"]["operator"] = {{"name", "super_resolution"}, {"factor", 5}}; }),
+            "task.operator.factor: 5 does not divide the image size 28 x 28");
+  EXPECT_EQ(plan_error([](json& e) { e["method"][0]["divergence"] = {{"name", "ikl"}, {"t_max", 1001}}; }),
+            "method.divergence.t_max: expected a value in [1, 1000] (the schedule's steps), got 1001");
+  EXPECT_EQ(plan_error([](json& e) { e["method"][0]["divergence"] = {{"name", "ikl"}, {"t_max", 0}}; }),
+            "method.divergence.t_max: expected a value >= 1, got 0");
+  EXPECT_EQ(plan_error([](json& e) { e["method"][1] = {{"name", "ddrm"}, {"eta", 1.5}}; }),
+            "method.eta: expected a value in [0, 1], got 1.5");
+  EXPECT_EQ(plan_error([](json& e) { e["data"]["dataset"] = "mnist"; }),
+            "data.dataset: unknown \"mnist\"; expected one of: " + runner::policy_names<runner::DatasetTypes>());
   EXPECT_EQ(plan_error([](json& e) { e["task"]["noise"]["sigma_y"] = -1; }),
             "task.noise.sigma_y: expected a value >= 0, got -1");
   EXPECT_EQ(plan_error([](json& e) { e["method"][0]["training"]["steps"] = 0; }),
-            "method.training.steps: expected a positive integer, got 0");
+            "method.training.steps: expected a value >= 1, got 0");
   EXPECT_EQ(plan_error([](json& e) { e["method"][0]["regression"] = "half"; }),
             "method.regression: unknown \"half\"; expected one of: full, inpainting");
   EXPECT_EQ(plan_error([](json& e) { e["seeds"] = 3; }).rfind("seeds: unknown key; expected one of: ", 0), 0u);
   EXPECT_EQ(plan_error([](json& e) { e["kind"] = "train_davi"; }),
-            "kind: unknown \"train_davi\"; expected one of: inverse_problem, train_prior, train_classifier, evaluate_prior");
+            "kind: unknown \"train_davi\"; expected one of: " + runner::policy_names<runner::KindTypes>());
   EXPECT_EQ(plan_error([](json& e) { e["prior"] = "/nonexistent/prior.pt"; }),
             "prior: file not found: /nonexistent/prior.pt");
   EXPECT_EQ(plan_error([](json& e) { e["sweep"] = {{"method.lamda_con", {1, 2}}}; }).rfind(
@@ -496,9 +506,15 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
 TEST(DaviRun, ListShowsEveryRegisteredPolicyWithItsDefaults) {
   const auto out = run_davi({"--list"});
   ASSERT_EQ(out.code, 0);
-  for (const char* expected : {"kind:", "  inverse_problem", "  train_classifier", "method:", "  davi", "  lift",
-                               "    lambda_con = 1.0", "method.divergence:", "  ikl", "    t_max = 1000",
-                               "task.operator:", "  gaussian_blur", "method.bridge:", "  ppb", "schedule:"})
+  // Every section and every name of the registry, each with its options.
+  const auto listing = runner::registry_listing();
+  for (const auto& [section, names] : listing.items()) {
+    const auto at = out.text.find(section + ":\n");
+    ASSERT_NE(at, std::string::npos) << section;
+    for (const auto& [name, options] : names.items())
+      EXPECT_NE(out.text.find("\n  " + name + "\n", at), std::string::npos) << section << " " << name;
+  }
+  for (const char* expected : {"    lambda_con = 1.0", "    t_max = 1000    # t_ikl", "(>= 1)", "(one of: one, sigma)"})
     EXPECT_NE(out.text.find(expected), std::string::npos) << expected;
 }
 

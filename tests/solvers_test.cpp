@@ -89,7 +89,7 @@ TEST(ClassicalSolvers, MatchTheirClosedForms) {
       centre + (y.reshape({5, -1}) - centre.matmul(a.t())).matmul(a).matmul(at::linalg_inv(a.t().matmul(a) + lambda * at::eye(4, at::kDouble)));
   EXPECT_LT((tik.reshape({5, 4}) - expected).abs().max().item<double>(), 1e-10);
   EXPECT_EQ(cost.network_evaluations, 0);
-  EXPECT_DAVI_ERROR(solvers::Tikhonov({.lambda = 0}), "method.lambda: expected a value > 0, got 0");
+  EXPECT_DAVI_ERROR(solvers::Tikhonov({.lambda = 0}), "tikhonov.lambda: expected a value > 0, got 0");
 }
 
 /// Runs `solver` on both toy operators and checks the stated tolerance (RMS per pixel) of its sample

@@ -21,17 +21,7 @@ namespace davi::runner {
 
 /// Human-readable listing: each kind, each policy, each option with its default and meaning.
 void print_list(std::ostream& out) {
-  nlohmann::json kinds = nlohmann::json::object();
-  for_each_type<KindTypes>(
-      [&]<class K>() { kinds[std::string(K::name)] = options_documentation<typename K::Config>(); });
-  const nlohmann::json sections = {
-      {"kind", kinds},
-      {"method", list_policies<MethodTypes>()},
-      {"task.operator", list_policies<OperatorTypes>()},
-      {"method.divergence", list_policies<DivergenceTypes>()},
-      {"method.bridge", list_policies<BridgeTypes>()},
-      {"schedule", list_policies<ScheduleTypes>()},
-  };
+  const auto sections = registry_listing();
   const auto print_options = [&](const auto& self, const nlohmann::json& doc, const std::string& prefix) -> void {
     for (const auto& field : doc) {
       const auto key = prefix + field["key"].get<std::string>();
@@ -39,8 +29,9 @@ void print_list(std::ostream& out) {
         out << "    " << key << ":    # " << field["description"].get<std::string>() << "\n";
         self(self, field["fields"], key + ".");
       } else {
-        out << "    " << key << " = " << field["default"].dump() << "    # " << field["description"].get<std::string>()
-            << "\n";
+        out << "    " << key << " = " << field["default"].dump() << "    # " << field["description"].get<std::string>();
+        if (field.contains("constraint")) out << " (" << field["constraint"].get<std::string>() << ")";
+        out << "\n";
       }
     }
   };

@@ -7,12 +7,11 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
-#include <set>
 
 #include "davi/core/core.hpp"
 #include "davi/data/data.hpp"
 #include "davi/metrics/metrics.hpp"
-#include "inverse_problem_method.hpp"
+#include "inverse_problem_evaluation.hpp"
 
 namespace davi::runner {
 
@@ -38,15 +37,24 @@ void save_grid(const std::filesystem::path& path, const MeasurementModel& op, co
   data::save_image_grid(path, at::cat(rows), 3 + grid_samples);
 }
 
+/// The metrics an evaluation computes, built from their names in the registry's order.
+using MetricVariant = PolicyVariant<MetricTypes>;
+std::vector<MetricVariant> make_metrics(const std::vector<std::string>& names) {
+  std::vector<MetricVariant> out;
+  for_each_type<MetricTypes>([&]<class M>() {
+    if (std::count(names.begin(), names.end(), M::name) > 0) out.emplace_back(M{});
+  });
+  return out;
+}
+
 /// Solves every measurement, accumulates the metrics, writes samples.png; returns the report.
 nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Tensor& x0_all, const at::Tensor& y_all,
-                               const EvaluationOptions& ev, std::uint64_t seed, const c10::Device& device,
-                               const std::filesystem::path& dir) {
-  const std::set<std::string> wanted(ev.metrics.begin(), ev.metrics.end());
+                        const EvaluationOptions& ev, std::uint64_t seed, const c10::Device& device,
+                        const std::filesystem::path& dir) {
+  auto metrics = make_metrics(ev.metrics);
   networks::FeatureClassifier classifier{nullptr};
   if (InverseProblem::uses_classifier(ev)) classifier = networks::load_feature_classifier(ev.classifier, device);
-  std::map<std::string, std::vector<at::Tensor>> per_image;  // metric -> per-batch tensors of values
-  std::vector<at::Tensor> sample_embeddings, truth_embeddings;
+  std::map<std::string, std::vector<at::Tensor>> per_image;  // reported name -> per-batch tensors of values
   at::Tensor grid_samples, grid_y;
   Rng rng(seed + 2000, device);
   double seconds = 0;
@@ -67,32 +75,22 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
     non_finite += (~at::isfinite(x_hat)).flatten(2).any(2).sum().item<std::int64_t>();
     // Metrics in fp32 whatever the method computed in, so runs of different precision compare fairly.
     const ComputeScope metrics_in_fp32(Compute{});
-    const auto over_samples = [&](auto&& metric) {  // B values: the metric averaged over the samples
-      at::Tensor sum;
-      for (std::int64_t s = 0; s < samples; ++s) {
-        const at::Tensor v = metric(x_hat.select(1, s)).to(at::kCPU, at::kDouble);
-        sum = s == 0 ? v : sum + v;
-      }
-      return sum / static_cast<double>(samples);
-    };
-    if (wanted.count("psnr")) {
-      per_image["psnr"].push_back(over_samples([&](const at::Tensor& s) { return metrics::psnr(s, x0); }));
-      per_image["psnr_of_mean"].push_back(metrics::psnr(x_hat.mean(1), x0).cpu());
+    const metrics::MetricBatch batch{x_hat, x0, y, op.forward, classifier};
+    for (auto& metric : metrics) {
+      std::visit(
+          [&]<class M>(M& m) {
+            if constexpr (PerImageMetric<M>) {
+              for (auto& [reported, values] : m.values(batch)) {
+                DAVI_CHECK(std::count(M::reports.begin(), M::reports.end(), reported) > 0, "metric ", M::name,
+                           " reported \"", reported, "\", which it does not declare in `reports`");
+                per_image[reported].push_back(values);
+              }
+            } else {
+              m.add(batch);
+            }
+          },
+          metric);
     }
-    if (wanted.count("ssim"))
-      per_image["ssim"].push_back(over_samples([&](const at::Tensor& s) { return metrics::ssim(s, x0); }));
-    if (wanted.count("classifier_feature_distance"))
-      per_image["classifier_feature_distance"].push_back(over_samples(
-          [&](const at::Tensor& s) { return metrics::classifier_feature_distance(classifier, s, x0); }));
-    if (wanted.count("classifier_frechet_distance")) {
-      torch::NoGradGuard no_grad;
-      sample_embeddings.push_back(classifier->features(x_hat.select(1, 0)).embedding.cpu());
-      truth_embeddings.push_back(classifier->features(x0).embedding.cpu());
-    }
-    if (wanted.count("diversity")) per_image["diversity"].push_back(metrics::diversity(x_hat).cpu());
-    if (wanted.count("consistency"))
-      per_image["consistency"].push_back(
-          over_samples([&](const at::Tensor& s) { return metrics::consistency(y, op.forward(s)); }));
     if (i == 0) {
       grid_samples = x_hat.narrow(0, 0, std::min<std::int64_t>(ev.grid_images, x_hat.size(0))).cpu();
       grid_y = y.narrow(0, 0, grid_samples.size(0)).cpu();
@@ -101,10 +99,14 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
   save_grid(dir / "samples.png", op, grid_y, grid_samples, x0_all, ev.grid_samples);
 
   nlohmann::json values = nlohmann::json::object();
-  for (const auto& [metric, batches] : per_image) values[metric] = at::cat(batches).mean().item<double>();
-  if (wanted.count("classifier_frechet_distance"))
-    values["classifier_frechet_distance"] =
-        metrics::frechet_distance(at::cat(sample_embeddings), at::cat(truth_embeddings));
+  for (const auto& [reported, batches] : per_image) values[reported] = at::cat(batches).mean().item<double>();
+  for (const auto& metric : metrics) {
+    std::visit(
+        [&]<class M>(const M& m) {
+          if constexpr (AggregateMetric<M>) values[std::string(M::name)] = m.value();
+        },
+        metric);
+  }
   const double per_sample = static_cast<double>(n * samples);
   const auto batches = static_cast<double>((n + ev.batch_size - 1) / ev.batch_size);
   return {{"metrics", values},
@@ -128,38 +130,32 @@ void print_report(std::ostream& out, const std::string& method, const nlohmann::
 }  // namespace
 
 void InverseProblem::validate(const Config& e) {
-  DAVI_CHECK(e.data.dataset == "fashion_mnist", "data.dataset: unknown \"", e.data.dataset,
-             "\"; expected one of: fashion_mnist");
-  DAVI_CHECK(e.data.validation_images >= 0 && e.data.validation_images < 60000,
-             "data.validation_images: expected a value in [0, 59999], got ", e.data.validation_images);
-  make_operator(e.task.operator_spec, kFashionMnistShape);
-  DAVI_CHECK(e.task.noise.sigma_y >= 0, "task.noise.sigma_y: expected a value >= 0, got ", e.task.noise.sigma_y);
+  // Types, ranges and names were checked as the config was read (core/options.hpp); what is left are the
+  // bounds that depend on other options and on the data set.
+  const auto dataset = make_dataset(e.data.dataset);
+  const auto split_size = [&](const std::string& split) {
+    return std::visit([&](const auto& d) { return d.split_size(split); }, dataset);
+  };
+  const auto train_images = split_size("train");
+  DAVI_CHECK(e.data.validation_images < train_images, "data.validation_images: expected a value in [0, ",
+             train_images - 1, "], got ", e.data.validation_images);
+  make_operator(e.task.operator_spec, image_shape(e));
   const auto& ev = e.evaluation;
-  DAVI_CHECK(ev.split == "test" || ev.split == "validation", "evaluation.split: unknown \"", ev.split,
-             "\"; expected one of: test, validation");
-  const std::int64_t available = ev.split == "test" ? 10000 : e.data.validation_images;
-  DAVI_CHECK(ev.images >= 2 && ev.images <= available, "evaluation.images: expected a value in [2, ", available,
-             "] for the ", ev.split, " split, got ", ev.images);
-  DAVI_CHECK(ev.samples >= 1, "evaluation.samples: expected a positive integer, got ", ev.samples);
-  DAVI_CHECK(ev.batch_size >= 1, "evaluation.batch_size: expected a positive integer, got ", ev.batch_size);
-  DAVI_CHECK(ev.grid_images >= 1 && ev.grid_images <= ev.images, "evaluation.grid_images: expected a value in [1, ",
+  const std::int64_t available = ev.split == "test" ? split_size("test") : e.data.validation_images;
+  DAVI_CHECK(ev.images <= available, "evaluation.images: expected a value in [2, ", available, "] for the ", ev.split,
+             " split, got ", ev.images);
+  DAVI_CHECK(ev.grid_images <= ev.images, "evaluation.grid_images: expected a value in [1, evaluation.images = ",
              ev.images, "], got ", ev.grid_images);
-  DAVI_CHECK(ev.grid_samples >= 1 && ev.grid_samples <= ev.samples,
-             "evaluation.grid_samples: expected a value in [1, evaluation.samples = ", ev.samples, "], got ",
-             ev.grid_samples);
-  std::set<std::string> seen;
-  for (std::size_t i = 0; i < ev.metrics.size(); ++i) {
-    const auto& m = ev.metrics[i];
-    const auto where = "evaluation.metrics[" + std::to_string(i) + "]";
-    if (std::find(kMetricNames.begin(), kMetricNames.end(), m) == kMetricNames.end()) {
-      std::string names;
-      for (const auto& n : kMetricNames) names += (names.empty() ? "" : ", ") + n;
-      detail::fail(where, ": unknown \"", m, "\"; expected one of: ", names);
-    }
-    DAVI_CHECK(seen.insert(m).second, where, ": \"", m, "\" is listed twice");
-  }
-  DAVI_CHECK(!seen.count("diversity") || ev.samples >= 2,
-             "evaluation.metrics: diversity needs evaluation.samples >= 2, got ", ev.samples);
+  DAVI_CHECK(ev.grid_samples <= ev.samples, "evaluation.grid_samples: expected a value in [1, evaluation.samples = ",
+             ev.samples, "], got ", ev.grid_samples);
+  for (std::size_t i = 0; i < ev.metrics.size(); ++i)
+    DAVI_CHECK(std::count(ev.metrics.begin(), ev.metrics.begin() + i, ev.metrics[i]) == 0, "evaluation.metrics[", i,
+               "]: \"", ev.metrics[i], "\" is listed twice");
+  for_each_type<MetricTypes>([&]<class M>() {
+    if (std::count(ev.metrics.begin(), ev.metrics.end(), M::name) > 0)
+      DAVI_CHECK(ev.samples >= M::min_samples, "evaluation.metrics: ", M::name, " needs evaluation.samples >= ",
+                 M::min_samples, ", got ", ev.samples);
+  });
   if (uses_classifier(ev))
     DAVI_CHECK(std::filesystem::exists(ev.classifier), "evaluation.classifier: file not found: ", ev.classifier,
                " (experiments/train_classifier.json trains it)");
@@ -178,10 +174,14 @@ void InverseProblem::run(const Config& e, const RunContext& ctx) {
 /// The first `images` test images, or of the validation images (the last `validation_images` of the
 /// train split).
 at::Tensor evaluation_images(const InverseProblem::Config& e) {
-  const auto& ev = e.evaluation;
-  if (ev.split == "test") return data::load_fashion_mnist("test", ev.images).images;
-  const auto train = data::load_fashion_mnist("train").images;
-  return train.narrow(0, train.size(0) - e.data.validation_images, ev.images).clone();
+  return std::visit(
+      [&](const auto& dataset) {
+        const auto& ev = e.evaluation;
+        if (ev.split == "test") return dataset.load("test", ev.images).images;
+        const auto train = dataset.load("train", 0).images;
+        return train.narrow(0, train.size(0) - e.data.validation_images, ev.images).clone();
+      },
+      make_dataset(e.data.dataset));
 }
 
 void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, const RunPlace& place, Method& method,

@@ -3,29 +3,11 @@
 // on the method's and the operator's types. Each methods_*.cpp includes this and instantiates it for its
 // method family with DAVI_RUNNER_METHODS, so a change to one method recompiles one translation unit; the
 // rest of the run (evaluation loop, metrics, report) is compiled once in inverse_problem.cpp.
-#include <ATen/ATen.h>
-
-#include <functional>
 #include <variant>
 
-#include "davi/runner/inverse_problem.hpp"
+#include "inverse_problem_evaluation.hpp"
 
 namespace davi::runner {
-
-/// The operator as the evaluation uses it, whatever its type: forward for the consistency metric, lift for
-/// the sample grid.
-struct MeasurementModel {
-  std::function<at::Tensor(const at::Tensor&)> forward;
-  std::function<at::Tensor(const at::Tensor&)> lift;
-};
-
-/// The evaluation images of the config's split (on the CPU).
-at::Tensor evaluation_images(const InverseProblem::Config& e);
-
-/// Everything after the method is made: prepare (train) it, solve every measurement, write samples.png and
-/// metrics.json, print the report.
-void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, const RunPlace& place, Method& method,
-                     const MeasurementModel& model, const at::Tensor& x0_all, const at::Tensor& y_all);
 
 template <class M>
 void InverseProblem::validate_method(const Config& e, const typename M::Options& options) {
@@ -34,7 +16,7 @@ void InverseProblem::validate_method(const Config& e, const typename M::Options&
         M::template check_operator<std::decay_t<decltype(op)>>();
         M::validate(options, method_env(e, c10::kCPU));
       },
-      make_operator(e.task.operator_spec, kFashionMnistShape));
+      make_operator(e.task.operator_spec, image_shape(e)));
 }
 
 template <class M>
@@ -53,7 +35,7 @@ void InverseProblem::run_method(const Config& e, const typename M::Options& opti
         DAVI_CHECK(method != nullptr, "method: ", M::name, " cannot run on task.operator ", e.task.operator_spec.name());
         evaluate_method(e, ctx, place, *method, model, x0_all, y_all);
       },
-      make_operator(e.task.operator_spec, kFashionMnistShape));
+      make_operator(e.task.operator_spec, image_shape(e)));
 }
 
 }  // namespace davi::runner

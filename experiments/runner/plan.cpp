@@ -10,8 +10,7 @@ namespace davi::runner {
 Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, bool check_outputs) {
   Plan plan;
   plan.experiment = experiment_name(file_path);
-  std::string kind_names;
-  for_each_type<KindTypes>([&]<class K>() { kind_names += (kind_names.empty() ? "" : ", ") + std::string(K::name); });
+  const auto kind_names = policy_names<KindTypes>();
   for (auto& point : expand_sweeps(file)) {
     if (!point.config.contains("kind")) point.config["kind"] = std::string(InverseProblem::name);
     DAVI_CHECK(point.config["kind"].is_string(), "kind: expected a string naming one of: ", kind_names);

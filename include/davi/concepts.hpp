@@ -7,23 +7,36 @@
 #include <ATen/ATen.h>
 
 #include <concepts>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "davi/core/cost.hpp"
+#include "davi/core/options.hpp"
 #include "davi/core/rng.hpp"
-#include "davi/operators/noise.hpp"
-#include "davi/schedules/discrete.hpp"
+#include "davi/core/shape.hpp"
 
 namespace davi {
 
-using Shape = std::vector<std::int64_t>;
+namespace operators {
+class GaussianNoise;  // operators/noise.hpp: the measurement noise a Solver is handed
+}  // namespace operators
+namespace metrics {
+struct MetricBatch;  // metrics/metric_batch.hpp: what an evaluation shows its metrics
+}  // namespace metrics
 
+/// Every policy: its JSON name and its options, which describe themselves through visit() (core/options.hpp).
 template <class P>
 concept NamedPolicy = requires {
   { P::name } -> std::convertible_to<std::string_view>;
   typename P::Options;
-};
+} && VisitableOptions<typename P::Options>;
+
+/// The constructor the runner calls: from the policy's options and what it is built for (the schedule for
+/// a divergence or a bridge, the image shape for an operator, nothing for a schedule or a metric).
+template <class P, class... Args>
+concept PolicyBuiltFrom = NamedPolicy<P> && std::constructible_from<P, const typename P::Options&, const Args&...>;
 
 // ---- schedules ---------------------------------------------------------------------------------
 template <class S>
@@ -37,7 +50,7 @@ concept Schedule = requires(const S& s, const at::Tensor& t) {
 template <class M>
 concept EpsilonModel = requires(M& m, const at::Tensor& x, const at::Tensor& t) {
   { m.eps(x, t) } -> std::same_as<at::Tensor>;
-  { m.schedule() } -> std::convertible_to<const schedules::DiscreteSchedule&>;
+  requires Schedule<std::remove_cvref_t<decltype(m.schedule())>>;
 };
 
 // ---- operators ---------------------------------------------------------------------------------
@@ -150,15 +163,21 @@ template <class D>
 concept HasWeight = requires(const D& d, const at::Tensor& t) {
   { d.weight(t) } -> std::same_as<at::Tensor>;
 };
-/// sample_times(n, rng): the diffusion time of each generator sample; weight(t): its weight in
-/// epsilon form (the surrogate is mean(weight(t) * stopgrad(eps_theta - eps_psi) * x_hat)).
 template <class D>
-concept Divergence = HasSampleTimes<D> && HasWeight<D>;
+concept HasTMax = requires(const D& d) {
+  { d.t_max() } -> std::convertible_to<int>;
+};
+/// sample_times(n, rng): the diffusion time of each generator sample; weight(t): its weight in
+/// epsilon form (the surrogate is mean(weight(t) * stopgrad(eps_theta - eps_psi) * x_hat)); t_max(): the
+/// fake score s_psi is trained on times {0..t_max-1}, which must cover every time sample_times draws.
+template <class D>
+concept Divergence = HasSampleTimes<D> && HasWeight<D> && HasTMax<D>;
 
 template <class D>
 constexpr bool require_divergence() {
   static_assert(HasSampleTimes<D>, "davi: divergence lacks `at::Tensor sample_times(std::int64_t n, Rng& rng) const`");
   static_assert(HasWeight<D>, "davi: divergence lacks `at::Tensor weight(const at::Tensor& t) const`");
+  static_assert(HasTMax<D>, "davi: divergence lacks `int t_max() const`");
   return true;
 }
 
@@ -174,6 +193,45 @@ concept Solver = NamedPolicy<S> && requires(S& s, const at::Tensor& y, const Op&
   { S::required_tier } -> std::convertible_to<std::string_view>;
   { s.solve(y, op, noise, prior, rng, cost) } -> std::same_as<at::Tensor>;
 };
+
+// ---- noise models, data sets, metrics --------------------------------------------------------------------
+/// sigma_y() in [-1, 1] image units; apply(A x, rng) draws a measurement.
+template <class N>
+concept NoiseModel = NamedPolicy<N> && requires(const N& n, const at::Tensor& y, Rng& rng) {
+  { n.sigma_y() } -> std::convertible_to<double>;
+  { n.apply(y, rng) } -> std::same_as<at::Tensor>;
+};
+
+/// image_shape() (C x H x W), split_size("train" | "test") and load(split, limit) -> {images, labels}.
+template <class D>
+concept Dataset = NamedPolicy<D> && requires(const D& d, const std::string& split, std::int64_t limit) {
+  { d.image_shape() } -> std::convertible_to<Shape>;
+  { d.split_size(split) } -> std::convertible_to<std::int64_t>;
+  { d.load(split, limit).images } -> std::convertible_to<at::Tensor>;
+};
+
+/// What every metric declares: the names it reports (its summary columns), whether it needs the feature
+/// classifier, and the samples per measurement it needs at least (2 for a spread).
+template <class M>
+concept MetricPolicy = NamedPolicy<M> && requires {
+  { M::reports[0] } -> std::convertible_to<std::string_view>;
+  M::reports.size();
+  { M::needs_classifier } -> std::convertible_to<bool>;
+  { M::min_samples } -> std::convertible_to<int>;
+};
+/// values(batch): one value per measurement under each name it reports, averaged over all measurements.
+template <class M>
+concept PerImageMetric = MetricPolicy<M> && requires(const M& m, const metrics::MetricBatch& b) {
+  { m.values(b) } -> std::same_as<std::vector<std::pair<std::string, at::Tensor>>>;
+};
+/// add(batch) for every batch, then value(): a statistic of the whole evaluation set.
+template <class M>
+concept AggregateMetric = MetricPolicy<M> && requires(M& m, const M& c, const metrics::MetricBatch& b) {
+  m.add(b);
+  { c.value() } -> std::convertible_to<double>;
+};
+template <class M>
+concept Metric = PerImageMetric<M> || AggregateMetric<M>;
 
 /// The capability tier of an operator, by name: "svd", "adjoint" or "forward".
 template <class Op>

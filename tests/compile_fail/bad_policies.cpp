@@ -1,6 +1,8 @@
-// Compile-fail checks for DAVI's policies: a Bridge without test_input (DAVI_TEST_BAD_BRIDGE) or a
-// Divergence without weight (DAVI_TEST_BAD_DIVERGENCE) handed to Davi<...> must fail with a message
-// naming the missing member. Built once more with DAVI_TEST_COMPLETE, where it must compile.
+// Compile-fail checks for DAVI's policies: a Bridge without test_input (DAVI_TEST_BAD_BRIDGE), a
+// Divergence without weight (DAVI_TEST_BAD_DIVERGENCE) or without t_max (DAVI_TEST_NO_T_MAX) handed to
+// Davi<...> must fail with a message naming the missing member. Built once more with DAVI_TEST_COMPLETE,
+// where it must compile: the explicit instantiation below compiles every member of Davi (train_step,
+// sample, save, load), so the complete policies are shown to be enough for the whole trainer.
 #include "davi/amortized/davi.hpp"
 #include "davi/bridges/ppb.hpp"
 #include "davi/networks/time_mlp.hpp"
@@ -11,7 +13,12 @@
 using namespace davi;
 
 struct HandMadeBridge {
-  struct Options {};
+  static constexpr std::string_view name = "hand_made_bridge";
+  struct Options {
+    template <class V>
+    void visit(V&&) {}
+  };
+  HandMadeBridge(const Options&, const schedules::DiscreteSchedule&) {}
   BridgeInput train_input(const at::Tensor& x0, const at::Tensor& y_lift, Rng&) const { return {y_lift, {}}; }
 #if defined(DAVI_TEST_COMPLETE) || !defined(DAVI_TEST_BAD_BRIDGE)
   BridgeInput test_input(const at::Tensor& y_lift, Rng&) const { return {y_lift, {}}; }
@@ -20,14 +27,22 @@ struct HandMadeBridge {
 };
 
 struct HandMadeDivergence {
-  struct Options {};
+  static constexpr std::string_view name = "hand_made_divergence";
+  struct Options {
+    template <class V>
+    void visit(V&&) {}
+  };
+  HandMadeDivergence(const Options&, const schedules::DiscreteSchedule&) {}
   at::Tensor sample_times(std::int64_t n, Rng& rng) const { return rng.randint(0, 10, {n}); }
 #if defined(DAVI_TEST_COMPLETE) || !defined(DAVI_TEST_BAD_DIVERGENCE)
   at::Tensor weight(const at::Tensor& t) const { return t; }
 #endif
+#if defined(DAVI_TEST_COMPLETE) || !defined(DAVI_TEST_NO_T_MAX)
+  int t_max() const { return 10; }
+#endif
 };
 
-static_assert(sizeof(amortized::Davi<operators::Identity, schedules::SqrtLinear, HandMadeDivergence, HandMadeBridge,
-                                     networks::TimeMlp>) > 0);
+template class davi::amortized::Davi<operators::Identity, schedules::SqrtLinear, HandMadeDivergence, HandMadeBridge,
+                                     networks::TimeMlp>;
 
 int main() { return 0; }

@@ -28,10 +28,12 @@
 #include <memory>
 #include <string>
 
+#include "davi/core/options.hpp"
 #include "davi/amortized/ema.hpp"
 #include "davi/amortized/generator.hpp"
 #include "davi/bridges/coefficients.hpp"
 #include "davi/concepts.hpp"
+#include "davi/schedules/discrete.hpp"
 #include "davi/core/archive.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/foreach_adamw.hpp"
@@ -58,17 +60,19 @@ struct DaviOptions {
   networks::PatchDiscriminatorOptions discriminator;
   template <class V>
   void visit(V&& v) {
-    v("lr", lr, "AdamW learning rate of the generator phi");
-    v("score_lr", score_lr, "AdamW learning rate of the fake score psi");
-    v("weight_decay", weight_decay, "AdamW weight decay of both");
-    v("lambda_con", lambda_con, "weight of the data fidelity mean((y - A x_hat)^2)");
-    v("lambda_reg", lambda_reg, "weight of the ground-truth regression mean((x0 - x_hat)^2); 0 disables it");
+    v("lr", lr, "AdamW learning rate of the generator phi", greater_than(0));
+    v("score_lr", score_lr, "AdamW learning rate of the fake score psi", greater_than(0));
+    v("weight_decay", weight_decay, "AdamW weight decay of both", at_least(0));
+    v("lambda_con", lambda_con, "weight of the data fidelity mean((y - A x_hat)^2)", at_least(0));
+    v("lambda_reg", lambda_reg, "weight of the ground-truth regression mean((x0 - x_hat)^2); 0 disables it",
+      at_least(0));
     v("regression", regression,
       "ground-truth term: full = mean((x0 - x_hat)^2); inpainting = 0.1 of that + mean over observed entries "
-      "of (A x0 - A x_hat)^2 (official inpainting form)");
+      "of (A x0 - A x_hat)^2 (official inpainting form)",
+      one_of({"full", "inpainting"}));
     v("ema", ema, "EMA of the generator used for sampling");
     v("adversarial", adversarial, "add the official PatchGAN term with its adaptive weight");
-    v("discriminator_lr", discriminator_lr, "AdamW learning rate of the discriminator (official: 1e-4 FFHQ, 1e-3 ImageNet)");
+    v("discriminator_lr", discriminator_lr, "AdamW learning rate of the discriminator (official: 1e-4 FFHQ, 1e-3 ImageNet)", greater_than(0));
     v("discriminator", discriminator, "PatchGAN discriminator options");
   }
 };
@@ -126,8 +130,7 @@ class Davi {
         psi_optimizer_(fake_score_->parameters(), adamw(options.score_lr, options.weight_decay)),
         ema_(options.ema),
         rng_(seed, device, stream) {
-    DAVI_CHECK(options.regression == "full" || options.regression == "inpainting", "method.regression: unknown \"",
-               options.regression, "\"; expected one of: full, inpainting");
+    check_options(options, "davi");
     ema_generator_->eval();
     if (options.adversarial) {
       if constexpr (kHasLastLayer) {

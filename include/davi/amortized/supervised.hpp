@@ -8,9 +8,11 @@
 
 #include <string>
 
+#include "davi/core/options.hpp"
 #include "davi/amortized/generator.hpp"
 #include "davi/bridges/none.hpp"
 #include "davi/concepts.hpp"
+#include "davi/schedules/discrete.hpp"
 #include "davi/core/foreach_adamw.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/core/training_loop.hpp"
@@ -24,8 +26,8 @@ struct SupervisedOptions {
   double weight_decay = 0.01;
   template <class V>
   void visit(V&& v) {
-    v("lr", lr, "AdamW learning rate");
-    v("weight_decay", weight_decay, "AdamW weight decay");
+    v("lr", lr, "AdamW learning rate", greater_than(0));
+    v("weight_decay", weight_decay, "AdamW weight decay", at_least(0));
   }
 };
 

@@ -4,8 +4,10 @@
 // inference, like every bridge. The two scales differ by 0.07% with sqrt_linear.
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/bridges/coefficients.hpp"
 #include "davi/concepts.hpp"
+#include "davi/schedules/discrete.hpp"
 
 namespace davi::bridges {
 
@@ -16,12 +18,12 @@ class None {
     double h = 0.1;
     template <class V>
     void visit(V&& v) {
-      v("h", h, "perturbation scale h of the generator input");
+      v("h", h, "perturbation scale h of the generator input", at_least(0));
     }
   };
 
   None(const Options& o, const schedules::DiscreteSchedule& schedule) : options_(o), coefficients_(schedule) {
-    DAVI_CHECK(o.h >= 0, "bridge.h: expected a value >= 0, got ", o.h);
+    check_options(o, name);
   }
 
   BridgeInput train_input(const at::Tensor& x0, const at::Tensor& y_lift, Rng& rng) const {

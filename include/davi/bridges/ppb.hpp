@@ -5,8 +5,10 @@
 #include <cmath>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/bridges/coefficients.hpp"
 #include "davi/concepts.hpp"
+#include "davi/schedules/discrete.hpp"
 
 namespace davi::bridges {
 
@@ -18,14 +20,13 @@ class Ppb {
     double beta_a = 3.0;
     template <class V>
     void visit(V&& v) {
-      v("h", h, "perturbation scale h (official: 0.1, or 0.01 for some ImageNet tasks)");
-      v("beta_a", beta_a, "a ~ Beta(beta_a, 1) places the bridge time t' = trunc(T a - 0.5)");
+      v("h", h, "perturbation scale h (official: 0.1, or 0.01 for some ImageNet tasks)", at_least(0));
+      v("beta_a", beta_a, "a ~ Beta(beta_a, 1) places the bridge time t' = trunc(T a - 0.5)", greater_than(0));
     }
   };
 
   Ppb(const Options& o, const schedules::DiscreteSchedule& schedule) : options_(o), coefficients_(schedule) {
-    DAVI_CHECK(o.h >= 0, "bridge.h: expected a value >= 0, got ", o.h);
-    DAVI_CHECK(o.beta_a > 0, "bridge.beta_a: expected a positive value, got ", o.beta_a);
+    check_options(o, name);
   }
 
   /// t' = trunc(T a - 0.5) with a ~ Beta(beta_a, 1), drawn by inversion: a = u^(1 / beta_a).

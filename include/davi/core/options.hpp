@@ -1,12 +1,21 @@
 #pragma once
 // Options structs describe their fields once, through a visit() member:
-//   template <class V> void visit(V&& v) { v("num_steps", num_steps, "number of diffusion steps T"); }
-// From that one list davi reads them from JSON strictly (unknown keys and wrong types are errors that
-// name the JSON path), writes them back, and prints them with their defaults.
+//   template <class V> void visit(V&& v) {
+//     v("num_steps", num_steps, "number of diffusion steps T", at_least(2));
+//   }
+// From that one list davi reads them from JSON strictly (unknown keys, wrong types and values outside the
+// declared constraint are errors that name the JSON path), checks options built in C++ (check_options),
+// writes them back, and prints them with their defaults and constraints.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <optional>
+#include <sstream>
 #include <set>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -14,8 +23,86 @@
 
 namespace davi {
 
+/// A check declared beside an option in visit(): a numeric range (each end closed or open, either absent)
+/// or a list of allowed names. For a list-valued option it applies to every element.
+struct Constraint {
+  std::optional<double> low, high;
+  bool low_open = false, high_open = false;
+  std::vector<std::string> choices;
+
+  bool empty() const { return !low && !high && choices.empty(); }
+
+  /// "in [1, 1000]", "in [0, 1)", ">= 1", "> 0", "one of: kl, ikl"; "" for no constraint.
+  std::string describe() const {
+    if (!choices.empty()) return "one of: " + join(choices);
+    const auto number = [](double v) { return format(v); };
+    if (low && high)
+      return "in " + std::string(low_open ? "(" : "[") + number(*low) + ", " + number(*high) + (high_open ? ")" : "]");
+    if (low) return std::string(low_open ? "> " : ">= ") + number(*low);
+    if (high) return std::string(high_open ? "< " : "<= ") + number(*high);
+    return "";
+  }
+
+  /// What is wrong with `value` ("expected a value in [1, 1000], got 2000"), or "" when it is allowed.
+  template <class T>
+  std::string violation(const T& value) const {
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (choices.empty() || std::find(choices.begin(), choices.end(), value) != choices.end()) return "";
+      return "unknown \"" + value + "\"; expected one of: " + join(choices);
+    } else if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+      const auto v = static_cast<double>(value);
+      const bool fits = !std::isnan(v) && (!low || (low_open ? v > *low : v >= *low)) &&
+                        (!high || (high_open ? v < *high : v <= *high));
+      return fits ? "" : "expected a value " + describe() + ", got " + format(value);
+    } else {
+      return "";
+    }
+  }
+
+  /// 0.1 as "0.1", -1.0 as "-1", 1e-12 as "1e-12": short and exact enough for a message.
+  template <class T>
+  static std::string format(T value) {
+    std::ostringstream out;
+    out << std::setprecision(15) << value;
+    return out.str();
+  }
+
+  static std::string join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  }
+};
+
+inline Constraint at_least(double v) {
+  Constraint c;
+  c.low = v;
+  return c;
+}
+inline Constraint greater_than(double v) {
+  auto c = at_least(v);
+  c.low_open = true;
+  return c;
+}
+inline Constraint in_range(double low, double high) {
+  auto c = at_least(low);
+  c.high = high;
+  return c;
+}
+/// [low, high): for example a decay in [0, 1).
+inline Constraint in_range_below(double low, double high) {
+  auto c = in_range(low, high);
+  c.high_open = true;
+  return c;
+}
+inline Constraint one_of(std::vector<std::string> choices) {
+  Constraint c;
+  c.choices = std::move(choices);
+  return c;
+}
+
 template <class O>
-concept VisitableOptions = requires(O& o) { o.visit([](const char*, auto&, const char*) {}); };
+concept VisitableOptions = requires(O& o) { o.visit([](const char*, auto&, const char*, const Constraint& = {}) {}); };
 
 /// A field that reads and writes its own JSON (for example a policy chosen by name, runner/registry.hpp).
 template <class T>
@@ -31,6 +118,17 @@ nlohmann::json field_json(const T& field);
 }  // namespace detail
 
 namespace detail {
+/// Throws "path: what is wrong" when `value` (each element of a list) breaks `c`.
+template <class T>
+void check_value(const T& value, const Constraint& c, const std::string& path) {
+  if (c.empty()) return;
+  if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
+    for (std::size_t i = 0; i < value.size(); ++i) check_value(value[i], c, path + "[" + std::to_string(i) + "]");
+  } else if (const auto wrong = c.violation(value); !wrong.empty()) {
+    fail(path, ": ", wrong);
+  }
+}
+
 inline const char* json_type_name(const nlohmann::json& j) { return j.type_name(); }
 
 template <class T>
@@ -85,9 +183,13 @@ template <VisitableOptions O>
 void read_options(const nlohmann::json& j, O& options, const std::string& path) {
   DAVI_CHECK(j.is_object(), path, ": expected an object, got ", j.type_name());
   std::set<std::string> known;
-  options.visit([&](const char* key, auto& field, const char*) {
+  options.visit([&](const char* key, auto& field, const char*, const Constraint& c = {}) {
     known.insert(key);
-    if (auto it = j.find(key); it != j.end()) detail::read_value(*it, field, path.empty() ? key : path + "." + key);
+    if (auto it = j.find(key); it != j.end()) {
+      const auto where = path.empty() ? std::string(key) : path + "." + key;
+      detail::read_value(*it, field, where);
+      check_value(field, c, where);
+    }
   });
   for (const auto& [key, value] : j.items()) {
     if (!known.count(key)) {
@@ -115,8 +217,20 @@ O options_from_json(const nlohmann::json& j, const std::string& path) {
 template <VisitableOptions O>
 nlohmann::json options_to_json(O options) {
   nlohmann::json j = nlohmann::json::object();
-  options.visit([&](const char* key, auto& field, const char*) { j[key] = detail::field_json(field); });
+  options.visit(
+      [&](const char* key, auto& field, const char*, const Constraint& = {}) { j[key] = detail::field_json(field); });
   return j;
+}
+
+/// Checks every declared constraint of `options` (nested options included), for options built in C++;
+/// `path` names them in the message ("ikl" gives "ikl.t_max: expected a value in [1, 1000], got 0").
+template <VisitableOptions O>
+void check_options(O options, std::string_view path) {
+  options.visit([&]<class F>(const char* key, F& field, const char*, const Constraint& c = {}) {
+    const auto where = path.empty() ? std::string(key) : std::string(path) + "." + key;
+    if constexpr (VisitableOptions<F> && !JsonField<F>) check_options(field, where);
+    else detail::check_value(field, c, where);
+  });
 }
 
 namespace detail {
@@ -134,8 +248,9 @@ template <VisitableOptions O>
 nlohmann::json options_documentation() {
   nlohmann::json doc = nlohmann::json::array();
   O defaults;
-  defaults.visit([&]<class F>(const char* key, F& field, const char* what) {
+  defaults.visit([&]<class F>(const char* key, F& field, const char* what, const Constraint& c = {}) {
     nlohmann::json entry = {{"key", key}, {"default", detail::field_json(field)}, {"description", what}};
+    if (!c.empty()) entry["constraint"] = c.describe();
     if constexpr (VisitableOptions<F> && !JsonField<F>) entry["fields"] = options_documentation<F>();
     doc.push_back(std::move(entry));
   });

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "davi/core/options.hpp"
 #include "davi/core/archive.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/check.hpp"
@@ -30,9 +31,9 @@ struct TrainingLoopOptions {
   int checkpoint_every = 250;
   template <class V>
   void visit(V&& v) {
-    v("steps", steps, "optimiser steps in total");
-    v("log_every", log_every, "steps between rows of train_log.csv");
-    v("checkpoint_every", checkpoint_every, "steps between resumable checkpoints (train_state.pt)");
+    v("steps", steps, "optimiser steps in total", at_least(1));
+    v("log_every", log_every, "steps between rows of train_log.csv", at_least(1));
+    v("checkpoint_every", checkpoint_every, "steps between resumable checkpoints (train_state.pt)", at_least(1));
   }
 };
 

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "davi/core/check.hpp"
+#include "davi/core/shape.hpp"
 #include "davi/data/idx.hpp"
 
 namespace davi::data {
@@ -54,5 +55,22 @@ inline LabelledImages load_fashion_mnist(const std::string& split, std::int64_t 
   }
   return {bytes_to_unit_range(images).unsqueeze(1).contiguous(), labels.to(at::kLong)};
 }
+
+/// The data set "fashion_mnist" as a policy: what the runner sizes from the data (operators, network
+/// inputs, the ranges of evaluation.images and data.validation_images) and how it loads a split.
+struct FashionMnist {
+  static constexpr std::string_view name = "fashion_mnist";
+  struct Options {
+    template <class V>
+    void visit(V&&) {}
+  };
+
+  explicit FashionMnist(const Options& = {}) {}
+
+  Shape image_shape() const { return {1, 28, 28}; }
+  /// Images in a split: "train" (60000) or "test" (10000).
+  std::int64_t split_size(const std::string& split) const { return split == "train" ? 60000 : 10000; }
+  LabelledImages load(const std::string& split, std::int64_t limit = 0) const { return load_fashion_mnist(split, limit); }
+};
 
 }  // namespace davi::data

@@ -1,6 +1,9 @@
 #pragma once
-#include "davi/metrics/feature_distance.hpp"
+#include "davi/metrics/classifier_feature_distance.hpp"
+#include "davi/metrics/classifier_frechet_distance.hpp"
+#include "davi/metrics/consistency.hpp"
+#include "davi/metrics/diversity.hpp"
 #include "davi/metrics/frechet_distance.hpp"
+#include "davi/metrics/metric_batch.hpp"
 #include "davi/metrics/psnr.hpp"
-#include "davi/metrics/sample_statistics.hpp"
 #include "davi/metrics/ssim.hpp"

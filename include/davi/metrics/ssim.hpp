@@ -5,10 +5,14 @@
 // over channels and positions: one value per image.
 #include <ATen/ATen.h>
 
+#include <array>
+
 #include <vector>
 
 #include "davi/core/check.hpp"
+#include "davi/core/options.hpp"
 #include "davi/metrics/psnr.hpp"
+#include "davi/metrics/metric_batch.hpp"
 
 namespace davi::metrics {
 
@@ -17,6 +21,13 @@ struct SsimOptions {
   double sigma = 1.5;
   double k1 = 0.01;
   double k2 = 0.03;
+  template <class V>
+  void visit(V&& v) {
+    v("window", window, "side of the Gaussian window in pixels", at_least(1));
+    v("sigma", sigma, "standard deviation of the window in pixels", greater_than(0));
+    v("k1", k1, "stabiliser of the luminance term (C1 = k1^2)", greater_than(0));
+    v("k2", k2, "stabiliser of the contrast term (C2 = k2^2)", greater_than(0));
+  }
 };
 
 /// Per-image SSIM (N values) of `estimate` against `truth`, both N x C x H x W in [-1, 1].
@@ -43,5 +54,21 @@ inline at::Tensor ssim(const at::Tensor& estimate, const at::Tensor& truth, cons
   const auto map = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
   return map.reshape({x.size(0), -1}).mean(1);
 }
+
+/// The metric "ssim": per measurement, averaged over the samples.
+struct Ssim {
+  static constexpr std::string_view name = "ssim";
+  static constexpr std::array<std::string_view, 1> reports = {name};
+  static constexpr bool needs_classifier = false;
+  static constexpr int min_samples = 1;
+  using Options = SsimOptions;
+  explicit Ssim(const Options& o = {}) : options_(o) { check_options(o, "ssim"); }
+  NamedValues values(const MetricBatch& b) const {
+    return {{"ssim", mean_over_samples(b, [&](const at::Tensor& s) { return ssim(s, b.truth, options_); })}};
+  }
+
+ private:
+  Options options_;
+};
 
 }  // namespace davi::metrics

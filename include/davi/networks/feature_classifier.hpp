@@ -1,6 +1,6 @@
 #pragma once
 // A small Fashion-MNIST classifier whose activations are the feature space of davi's learned metrics
-// (metrics/feature_distance.hpp, metrics/frechet_distance.hpp). Two conv blocks (conv-ReLU-conv-ReLU,
+// (metrics/classifier_feature_distance.hpp, metrics/frechet_distance.hpp). Two conv blocks (conv-ReLU-conv-ReLU,
 // 2x2 max-pool) and a fully connected embedding:
 //   1 x 28 x 28 -> c x 14 x 14 -> 2c x 7 x 7 -> embedding (ReLU) -> 10 logits.
 // Images are davi's usual [-1, 1] range; nothing is renormalised.

@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/schedules/discrete.hpp"
 
 namespace davi::objectives {
 
@@ -19,16 +21,15 @@ class Ikl {
     std::string weighting = "one";
     template <class V>
     void visit(V&& v) {
-      v("t_max", t_max, "t_ikl: times are drawn from {0..t_max-1} (official: 400 for deblurring, else 1000)");
-      v("weighting", weighting, "time weight in epsilon form: one (official) or sigma");
+      v("t_max", t_max, "t_ikl: times are drawn from {0..t_max-1} (official: 400 for deblurring, else 1000)", at_least(1));
+      v("weighting", weighting, "time weight in epsilon form: one (official) or sigma", one_of({"one", "sigma"}));
     }
   };
 
   Ikl(const Options& o, const schedules::DiscreteSchedule& schedule) : options_(o), schedule_(schedule) {
-    DAVI_CHECK(o.t_max >= 1 && o.t_max <= schedule.num_steps(), "divergence.t_max: expected a value in [1, ",
-               schedule.num_steps(), "], got ", o.t_max);
-    DAVI_CHECK(o.weighting == "one" || o.weighting == "sigma", "divergence.weighting: unknown \"", o.weighting,
-               "\"; expected one of: one, sigma");
+    check_options(o, name);
+    DAVI_CHECK_OPTION(o.t_max <= schedule.num_steps(), "t_max", "expected a value in [1, ", schedule.num_steps(),
+                      "] (the schedule's steps), got ", o.t_max);
   }
 
   at::Tensor sample_times(std::int64_t n, Rng& rng) const { return rng.randint(0, options_.t_max, {n}); }

@@ -3,7 +3,9 @@
 // by default 0, the lowest noise level. Weight 1 in epsilon form.
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/schedules/discrete.hpp"
 
 namespace davi::objectives {
 
@@ -14,13 +16,14 @@ class Kl {
     int time = 0;
     template <class V>
     void visit(V&& v) {
-      v("time", time, "the single diffusion time t (0 = lowest noise level)");
+      v("time", time, "the single diffusion time t (0 = lowest noise level)", at_least(0));
     }
   };
 
   Kl(const Options& o, const schedules::DiscreteSchedule& schedule) : options_(o) {
-    DAVI_CHECK(o.time >= 0 && o.time < schedule.num_steps(), "divergence.time: expected a value in [0, ",
-               schedule.num_steps() - 1, "], got ", o.time);
+    check_options(o, name);
+    DAVI_CHECK_OPTION(o.time < schedule.num_steps(), "time", "expected a value in [0, ", schedule.num_steps() - 1,
+                      "] (the schedule's steps), got ", o.time);
   }
 
   at::Tensor sample_times(std::int64_t n, Rng& rng) const {

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/operators/masked.hpp"
 
@@ -18,16 +19,15 @@ class BoxInpainting : public MaskedOperator {
     std::string placement = "center";
     template <class V>
     void visit(V&& v) {
-      v("box_size", box_size, "side of the square hole in pixels (official: half the image side)");
-      v("placement", placement, "center (same box for all images) or random (seeded, one box per image)");
+      v("box_size", box_size, "side of the square hole in pixels (official: half the image side)", at_least(1));
+      v("placement", placement, "center (same box for all images) or random (seeded, one box per image)", one_of({"center", "random"}));
     }
   };
 
   BoxInpainting(const Options& o, const Shape& image_shape) : MaskedOperator(name, image_shape), options_(o) {
-    DAVI_CHECK(o.box_size > 0 && o.box_size <= height() && o.box_size <= width(), "box_inpainting.box_size: ",
-               o.box_size, " does not fit in images of ", height(), " x ", width());
-    DAVI_CHECK(o.placement == "center" || o.placement == "random", "box_inpainting.placement: unknown \"",
-               o.placement, "\"; expected one of: center, random");
+    check_options(o, name);
+    DAVI_CHECK_OPTION(o.box_size <= height() && o.box_size <= width(), "box_size", o.box_size,
+                      " does not fit in images of ", height(), " x ", width());
     const auto top = (height() - o.box_size) / 2, left = (width() - o.box_size) / 2;
     set_positions(at::tensor({top, left}, at::kLong).reshape({1, 2}));
   }

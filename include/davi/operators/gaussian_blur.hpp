@@ -9,6 +9,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/core/tensor_cache.hpp"
 #include "davi/operators/operator_base.hpp"
 
@@ -23,17 +24,15 @@ class GaussianBlur : public ImageShapeChecks {
     double sv_threshold = 0.03;
     template <class V>
     void visit(V&& v) {
-      v("kernel_size", kernel_size, "taps of the 1-D kernel (odd)");
-      v("sigma", sigma, "standard deviation of the kernel in pixels");
-      v("sv_threshold", sv_threshold, "1-D singular values below this are set to 0 (official code: 0.03)");
+      v("kernel_size", kernel_size, "taps of the 1-D kernel (odd)", at_least(1));
+      v("sigma", sigma, "standard deviation of the kernel in pixels", greater_than(0));
+      v("sv_threshold", sv_threshold, "1-D singular values below this are set to 0 (official code: 0.03)", at_least(0));
     }
   };
 
   GaussianBlur(const Options& o, const Shape& image_shape) : ImageShapeChecks(name, image_shape), options_(o) {
-    DAVI_CHECK(o.kernel_size > 0 && o.kernel_size % 2 == 1, "gaussian_blur.kernel_size: expected an odd positive "
-               "integer, got ", o.kernel_size);
-    DAVI_CHECK(o.sigma > 0, "gaussian_blur.sigma: expected a positive value, got ", o.sigma);
-    DAVI_CHECK(o.sv_threshold >= 0, "gaussian_blur.sv_threshold: expected a value >= 0, got ", o.sv_threshold);
+    check_options(o, name);
+    DAVI_CHECK_OPTION(o.kernel_size % 2 == 1, "kernel_size", "expected an odd positive integer, got ", o.kernel_size);
     rows_ = Factor(toeplitz(height()), o.sv_threshold);
     cols_ = Factor(toeplitz(width()), o.sv_threshold);
     build_singular_grids();

@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/core/check.hpp"
 #include "davi/core/rng.hpp"
 
@@ -18,13 +19,13 @@ class GaussianNoise {
     double sigma_y = 0.05;
     template <class V>
     void visit(V&& v) {
-      v("sigma_y", sigma_y, "noise standard deviation in [-1, 1] image units (0.05 = 2.5% of the range)");
+      v("sigma_y", sigma_y, "noise standard deviation in [-1, 1] image units (0.05 = 2.5% of the range)", at_least(0));
     }
   };
 
   GaussianNoise() : GaussianNoise(Options{}) {}
   explicit GaussianNoise(const Options& o) : options_(o) {
-    DAVI_CHECK(o.sigma_y >= 0, "noise.sigma_y: expected a value >= 0, got ", o.sigma_y);
+    check_options(o, name);
   }
 
   double sigma_y() const { return options_.sigma_y; }

@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-#include "davi/concepts.hpp"
+#include "davi/core/shape.hpp"
 #include "davi/core/check.hpp"
 
 namespace davi::operators {

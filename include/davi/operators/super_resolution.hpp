@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/operators/group_mean.hpp"
 
 namespace davi::operators {
@@ -16,14 +17,15 @@ class SuperResolution : public GroupMeanOperator<SuperResolution> {
     int factor = 4;
     template <class V>
     void visit(V&& v) {
-      v("factor", factor, "downsampling factor k (k x k block average); must divide the image size");
+      v("factor", factor, "downsampling factor k (k x k block average); must divide the image size", at_least(1));
     }
   };
 
   SuperResolution(const Options& o, const Shape& image_shape)
       : GroupMeanOperator(name, image_shape, static_cast<std::int64_t>(o.factor) * o.factor), options_(o) {
-    DAVI_CHECK(o.factor >= 1 && height() % o.factor == 0 && width() % o.factor == 0, "super_resolution.factor: ",
-               o.factor, " does not divide the image size ", height(), " x ", width());
+    check_options(o, name);
+    DAVI_CHECK_OPTION(height() % o.factor == 0 && width() % o.factor == 0, "factor", o.factor,
+                      " does not divide the image size ", height(), " x ", width());
   }
 
   Shape measurement_shape(const Shape& image_shape) const {

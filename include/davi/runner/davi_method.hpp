@@ -36,10 +36,8 @@ struct DaviMethod {
 
   static void validate(const Options& o, const MethodEnv& env) {
     const schedules::SqrtLinear schedule;  // constructing checks the options' ranges
-    construct(o.divergence, schedule);
-    construct(o.bridge, schedule);
-    DAVI_CHECK(o.optimisation.regression == "full" || o.optimisation.regression == "inpainting",
-               "method.regression: unknown \"", o.optimisation.regression, "\"; expected one of: full, inpainting");
+    construct(o.divergence, "method.divergence", schedule);
+    construct(o.bridge, "method.bridge", schedule);
     DAVI_CHECK(o.batch_size > 0, "method.batch_size: expected a positive integer, got ", o.batch_size);
     davi::validate(o.training, "method.training");
     DAVI_CHECK(std::filesystem::exists(env.prior), "prior: file not found: ", env.prior);

@@ -14,16 +14,12 @@
 #include <vector>
 
 #include "davi/core/check.hpp"
-#include "davi/runner/evaluate_prior.hpp"
-#include "davi/runner/inverse_problem.hpp"
+#include "davi/runner/kinds.hpp"
 #include "davi/runner/run_context.hpp"
 #include "davi/runner/train_classifier.hpp"
 #include "davi/runner/train_prior.hpp"
 
 namespace davi::runner {
-
-/// Every kind of run an experiment file can hold; "kind" picks one (default inverse_problem).
-using KindTypes = std::tuple<InverseProblem, TrainPrior, TrainClassifier, EvaluatePrior>;
 
 /// 64-bit FNV-1a of a string, as 16 hex digits.
 inline std::string fnv1a_hex(const std::string& text) {

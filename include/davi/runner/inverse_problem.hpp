@@ -21,9 +21,10 @@ struct DataOptions {
   std::int64_t validation_images = 1000;
   template <class V>
   void visit(V&& v) {
-    v("dataset", dataset, "data set: fashion_mnist (Debian's dataset-fashion-mnist)");
+    v("dataset", dataset, "data set (its image shape and splits size everything else)",
+      one_of(policy_name_list<DatasetTypes>()));
     v("validation_images", validation_images,
-      "the last N train images form the validation split; methods never train on them");
+      "the last N train images form the validation split; methods never train on them", at_least(0));
   }
 };
 
@@ -37,10 +38,6 @@ struct TaskOptions {
   }
 };
 
-/// The metrics the runner can compute, in the order they are reported.
-inline const std::vector<std::string> kMetricNames = {"psnr", "ssim", "classifier_feature_distance",
-                                                      "classifier_frechet_distance", "diversity", "consistency"};
-
 struct EvaluationOptions {
   std::string split = "test";
   int images = 100;
@@ -48,35 +45,21 @@ struct EvaluationOptions {
   int batch_size = 100;
   int grid_images = 8;
   int grid_samples = 4;
-  std::vector<std::string> metrics = kMetricNames;
+  std::vector<std::string> metrics = policy_name_list<MetricTypes>();
   std::string classifier = "results/classifier/fashion_mnist/classifier.pt";
   template <class V>
   void visit(V&& v) {
-    v("split", split, "test (the first N test images) or validation (the first N validation images)");
-    v("images", images, "measurements evaluated");
-    v("samples", samples, "samples per measurement (diversity needs 2 or more)");
-    v("batch_size", batch_size, "measurements per solve call");
-    v("grid_images", grid_images, "measurements shown in samples.png");
-    v("grid_samples", grid_samples, "samples per measurement shown in samples.png");
-    v("metrics", metrics,
-      "any of: psnr, ssim, classifier_feature_distance, classifier_frechet_distance, diversity, consistency");
+    v("split", split, "test (the first N test images) or validation (the first N validation images)",
+      one_of({"test", "validation"}));
+    v("images", images, "measurements evaluated (at most the split's size)", at_least(2));
+    v("samples", samples, "samples per measurement (diversity needs 2 or more)", at_least(1));
+    v("batch_size", batch_size, "measurements per solve call", at_least(1));
+    v("grid_images", grid_images, "measurements shown in samples.png (at most images)", at_least(1));
+    v("grid_samples", grid_samples, "samples per measurement shown in samples.png (at most samples)", at_least(1));
+    v("metrics", metrics, "the metrics to compute, each once", one_of(policy_name_list<MetricTypes>()));
     v("classifier", classifier, "feature classifier for the classifier_* metrics (train_classifier writes it)");
   }
 };
-
-/// Fashion-MNIST images: 1 x 28 x 28.
-inline const Shape kFashionMnistShape = {1, 28, 28};
-
-using OperatorVariant = PolicyVariant<OperatorTypes>;
-
-/// Constructs the chosen operator for `image_shape`; its errors are reported under `operator`.
-inline OperatorVariant make_operator(const Policy<OperatorTypes>& policy, const Shape& image_shape) {
-  try {
-    return construct(policy, image_shape);
-  } catch (const Error& e) {
-    detail::fail("task.operator: ", e.what());
-  }
-}
 
 struct InverseProblem {
   static constexpr std::string_view name = "inverse_problem";
@@ -102,7 +85,7 @@ struct InverseProblem {
 
   static MethodEnv method_env(const Config& e, const c10::Device& device) {
     return {e.prior, operators::GaussianNoise(e.task.noise), e.data.validation_images,
-            static_cast<std::uint64_t>(e.run.seed), device};
+            static_cast<std::uint64_t>(e.run.seed), device, e.data.dataset};
   }
 
   static void validate(const Config& e);
@@ -117,9 +100,18 @@ struct InverseProblem {
   static void run_method(const Config& e, const typename M::Options& options, const RunContext& ctx,
                          const RunPlace& place);
 
+  /// Whether a metric of the evaluation needs the feature classifier.
   static bool uses_classifier(const EvaluationOptions& ev) {
-    return std::any_of(ev.metrics.begin(), ev.metrics.end(),
-                       [](const std::string& m) { return m.rfind("classifier_", 0) == 0; });
+    bool needed = false;
+    for_each_type<MetricTypes>([&]<class M>() {
+      needed = needed || (M::needs_classifier && std::count(ev.metrics.begin(), ev.metrics.end(), M::name) > 0);
+    });
+    return needed;
+  }
+
+  /// The image shape of the config's data set.
+  static Shape image_shape(const Config& e) {
+    return std::visit([](const auto& d) { return d.image_shape(); }, make_dataset(e.data.dataset));
   }
 };
 

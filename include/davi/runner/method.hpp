@@ -1,8 +1,9 @@
 #pragma once
 // How the inverse_problem kind sees a method: an object that may need training first (prepare) and then
-// turns a batch of measurements into S samples each (solve). A registry entry (runner/methods.hpp) is a
-// type with a `name`, an `Options` struct, `validate(options, env)`, `check_operator<Op>()` and
-// `make<Op>(options, op, env)`; SolverMethod<S> makes that entry for any davi::Solver.
+// turns a batch of measurements into S samples each (solve). A method entry of the registry is a type with
+// a `name`, an `Options` struct, `validate(options, env)`, `check_operator<Op>()` and
+// `make<Op>(options, op, env)` (the MethodEntry concept below); SolverMethod<S> makes that entry for any
+// davi::Solver.
 #include <ATen/ATen.h>
 
 #include <filesystem>
@@ -11,12 +12,13 @@
 #include <string>
 
 #include "davi/concepts.hpp"
+#include "davi/operators/identity.hpp"
 #include "davi/core/cost.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/operators/noise.hpp"
 #include "davi/core/training_loop.hpp"
-#include "davi/data/fashion_mnist.hpp"
 #include "davi/prior/checkpoint.hpp"
+#include "davi/runner/registry.hpp"
 #include "davi/runner/run_context.hpp"
 
 namespace davi::runner {
@@ -28,11 +30,12 @@ struct MethodEnv {
   std::int64_t validation_images;   // the last N train images, held out of any training
   std::uint64_t seed;
   c10::Device device;
+  std::string dataset = "fashion_mnist";  // a data set of the registry
 };
 
 /// The images a method may train on: the train split less its last `validation_images`, on the device.
 inline at::Tensor training_images(const MethodEnv& env) {
-  const auto train = data::load_fashion_mnist("train").images;
+  const auto train = std::visit([](const auto& d) { return d.load("train", 0).images; }, make_dataset(env.dataset));
   return train.narrow(0, 0, train.size(0) - env.validation_images).to(env.device);
 }
 
@@ -73,6 +76,8 @@ struct SolverMethod {
 
   template <class Op>
   static constexpr bool kAccepts = Solver<S, Op, prior::ScorePrior>;
+  static_assert(Solver<S, operators::Identity, prior::ScorePrior>,
+                "a solver of the registry breaks the Solver contract (checked with identity, an SVD operator)");
 
   static void validate(const Options& o, const MethodEnv& env) {
     S{o};  // the solver checks its options' ranges
@@ -108,6 +113,16 @@ struct SolverMethod {
       return std::make_unique<Run>(o, std::move(op), env);
     }
   }
+};
+
+/// The contract of a method entry, checked for every registry entry (runner/methods.hpp); `make` and
+/// `check_operator` are checked with the simplest operator, identity, which every method accepts.
+template <class M>
+concept MethodEntry = NamedPolicy<M> && requires(const typename M::Options& o, const MethodEnv& env) {
+  M::validate(o, env);
+  M::template check_operator<operators::Identity>();
+  { M::template make<operators::Identity>(o, operators::Identity({}, Shape{1, 2, 2}), env) }
+      -> std::same_as<std::unique_ptr<Method>>;
 };
 
 }  // namespace davi::runner

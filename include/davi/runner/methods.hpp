@@ -1,17 +1,15 @@
 #pragma once
-// The methods the inverse_problem kind can run, by JSON name. Adding one = its file + one entry here.
-#include <tuple>
-
+// Every method entry of the registry (runner/registry.hpp lists them by JSON name), checked against the
+// MethodEntry contract (runner/method.hpp).
 #include "davi/runner/davi_method.hpp"
 #include "davi/runner/method.hpp"
+#include "davi/runner/registry.hpp"
 #include "davi/runner/supervised_method.hpp"
-#include "davi/solvers/solvers.hpp"
 
 namespace davi::runner {
 
-using MethodTypes =
-    std::tuple<DaviMethod, SupervisedMethod, SolverMethod<solvers::Lift>, SolverMethod<solvers::Pinv>, SolverMethod<solvers::Tikhonov>,
-               SolverMethod<solvers::Ddrm>, SolverMethod<solvers::Ddnm>, SolverMethod<solvers::Pigdm>,
-               SolverMethod<solvers::Dps>, SolverMethod<solvers::Reddiff>>;
+template <class M>
+struct IsRegisteredMethod : std::bool_constant<MethodEntry<M>> {};
+static_assert(all_of<MethodTypes, IsRegisteredMethod>, "a method of the registry breaks the MethodEntry contract");
 
 }  // namespace davi::runner

@@ -1,136 +1,103 @@
 #pragma once
-// The runner's registry: the one place that maps JSON names to policy types.
-// Adding a policy = one new file + one entry in the matching type list below (methods: runner/methods.hpp).
-//
-// A policy is written in JSON either as its name alone, "ikl", which takes every default, or as an
-// object holding its name and any options beside it: {"name": "ikl", "t_max": 400}.
-#include <nlohmann/json.hpp>
-
-#include <optional>
-#include <string>
+// THE registry: every name an experiment file can use, by kind, mapped to its type. Adding a policy = its
+// file + one entry in a list below. `davi_run --list`, the "expected one of: ..." messages and the tests'
+// expectations are all generated from these lists, and every entry is checked against its concept
+// (concepts.hpp) here, or, for methods and run kinds, where their types are complete (runner/kinds.hpp).
 #include <tuple>
-#include <variant>
 
 #include "davi/bridges/bridges.hpp"
-#include "davi/core/options.hpp"
+#include "davi/concepts.hpp"
+#include "davi/data/fashion_mnist.hpp"
+#include "davi/metrics/metrics.hpp"
 #include "davi/objectives/objectives.hpp"
 #include "davi/operators/operators.hpp"
+#include "davi/runner/policy.hpp"
 #include "davi/schedules/schedules.hpp"
+#include "davi/solvers/solvers.hpp"
 
 namespace davi::runner {
 
 using ScheduleTypes = std::tuple<schedules::Linear, schedules::SqrtLinear, schedules::Cosine>;
 using OperatorTypes = std::tuple<operators::Identity, operators::GaussianBlur, operators::SuperResolution,
                                  operators::BoxInpainting, operators::RandomInpainting, operators::Colorization>;
+using NoiseTypes = std::tuple<operators::GaussianNoise>;
 using DivergenceTypes = std::tuple<objectives::Kl, objectives::Ikl>;
 using BridgeTypes = std::tuple<bridges::Ppb, bridges::None>;
+using MetricTypes = std::tuple<metrics::Psnr, metrics::Ssim, metrics::ClassifierFeatureDistance,
+                               metrics::ClassifierFrechetDistance, metrics::Diversity, metrics::Consistency>;
+using DatasetTypes = std::tuple<data::FashionMnist>;
 
-/// A policy chosen by name, with its options, before it is constructed (constructing a divergence or a
-/// bridge needs the schedule, an operator the image shape).
-template <class T>
-struct Choice {
-  using Type = T;
-  typename T::Options options;
-};
+// Methods and run kinds hold policies of the lists above in their options, so they are declared here and
+// defined in their own headers (runner/methods.hpp, runner/kinds.hpp).
+struct DaviMethod;
+struct SupervisedMethod;
+template <class S>
+struct SolverMethod;
+using MethodTypes =
+    std::tuple<DaviMethod, SupervisedMethod, SolverMethod<solvers::Lift>, SolverMethod<solvers::Pinv>,
+               SolverMethod<solvers::Tikhonov>, SolverMethod<solvers::Ddrm>, SolverMethod<solvers::Ddnm>,
+               SolverMethod<solvers::Pigdm>, SolverMethod<solvers::Dps>, SolverMethod<solvers::Reddiff>>;
 
-template <class T>
-using Unwrapped = T;
+struct InverseProblem;
+struct TrainPrior;
+struct TrainClassifier;
+struct EvaluatePrior;
+/// Every kind of run an experiment file can hold; "kind" picks one (default inverse_problem).
+using KindTypes = std::tuple<InverseProblem, TrainPrior, TrainClassifier, EvaluatePrior>;
 
-/// std::variant<Wrap<T>...> over a type list.
-template <class Types, template <class> class Wrap = Unwrapped>
-struct VariantOf;
-template <class... T, template <class> class Wrap>
-struct VariantOf<std::tuple<T...>, Wrap> {
-  using type = std::variant<Wrap<T>...>;
-};
-/// One policy of a kind chosen by name, with its options: std::variant<Choice<T>...>.
-template <class Types>
-using ChoiceVariant = typename VariantOf<Types, Choice>::type;
-/// One constructed policy of a kind: std::variant<T...>.
-template <class Types>
-using PolicyVariant = typename VariantOf<Types>::type;
+// ---- every entry against its contract --------------------------------------------------------------------
+template <class Types, template <class> class Check>
+constexpr bool all_of = []<std::size_t... I>(std::index_sequence<I...>) {
+  return (Check<std::tuple_element_t<I, Types>>::value && ...);
+}(std::make_index_sequence<std::tuple_size_v<Types>>{});
 
-/// Calls f.template operator()<T>() for each T in the tuple type list.
-template <class Types, class F>
-void for_each_type(F&& f) {
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (f.template operator()<std::tuple_element_t<I, Types>>(), ...);
-  }(std::make_index_sequence<std::tuple_size_v<Types>>{});
+template <class S>
+struct IsRegisteredSchedule
+    : std::bool_constant<Schedule<S> && PolicyBuiltFrom<S> && std::convertible_to<S, schedules::DiscreteSchedule>> {};
+template <class Op>
+struct IsRegisteredOperator : std::bool_constant<Operator<Op> && PolicyBuiltFrom<Op, Shape>> {};
+template <class N>
+struct IsRegisteredNoise : std::bool_constant<NoiseModel<N> && PolicyBuiltFrom<N>> {};
+template <class D>
+struct IsRegisteredDivergence : std::bool_constant<Divergence<D> && PolicyBuiltFrom<D, schedules::DiscreteSchedule>> {};
+template <class B>
+struct IsRegisteredBridge : std::bool_constant<Bridge<B> && PolicyBuiltFrom<B, schedules::DiscreteSchedule>> {};
+template <class M>
+struct IsRegisteredMetric : std::bool_constant<Metric<M> && PolicyBuiltFrom<M>> {};
+template <class D>
+struct IsRegisteredDataset : std::bool_constant<Dataset<D> && PolicyBuiltFrom<D>> {};
+
+static_assert(all_of<ScheduleTypes, IsRegisteredSchedule>, "a schedule of the registry breaks the Schedule contract");
+static_assert(all_of<OperatorTypes, IsRegisteredOperator>, "an operator of the registry breaks the Operator contract");
+static_assert(all_of<NoiseTypes, IsRegisteredNoise>, "a noise model of the registry breaks the NoiseModel contract");
+static_assert(all_of<DivergenceTypes, IsRegisteredDivergence>,
+              "a divergence of the registry breaks the Divergence contract");
+static_assert(all_of<BridgeTypes, IsRegisteredBridge>, "a bridge of the registry breaks the Bridge contract");
+static_assert(all_of<MetricTypes, IsRegisteredMetric>, "a metric of the registry breaks the Metric contract");
+static_assert(all_of<DatasetTypes, IsRegisteredDataset>, "a data set of the registry breaks the Dataset contract");
+
+// ---- building what the lists name ---------------------------------------------------------------------------
+inline schedules::DiscreteSchedule make_schedule(const Policy<ScheduleTypes>& policy,
+                                                 const std::string& path = "schedule") {
+  return std::visit([](const auto& s) -> schedules::DiscreteSchedule { return s; }, construct(policy, path));
 }
 
-template <class Types>
-std::string policy_names() {
-  std::string names;
-  for_each_type<Types>([&]<class T>() { names += (names.empty() ? "" : ", ") + std::string(T::name); });
-  return names;
+using OperatorVariant = PolicyVariant<OperatorTypes>;
+
+/// Constructs the chosen operator for `image_shape`; its errors are reported under `path`.
+inline OperatorVariant make_operator(const Policy<OperatorTypes>& policy, const Shape& image_shape,
+                                     const std::string& path = "task.operator") {
+  return construct(policy, path, image_shape);
 }
 
-/// Reads a policy spec at `path`: "name" or {"name": "...", option: value, ...}. Unknown names and
-/// options stop with the JSON path and what was expected.
-template <class Types>
-ChoiceVariant<Types> choose(const nlohmann::json& spec, const std::string& path) {
-  DAVI_CHECK(spec.is_string() || spec.is_object(), path, ": expected a name (one of: ", policy_names<Types>(),
-             ") or an object {\"name\": ..., options...}, got ", spec.type_name(), " ", spec.dump());
-  if (spec.is_object()) {
-    DAVI_CHECK(spec.contains("name") && spec["name"].is_string(), path, ".name: expected a string naming one of: ",
-               policy_names<Types>());
-  }
-  const auto name = spec.is_string() ? spec.get<std::string>() : spec["name"].get<std::string>();
-  nlohmann::json options = spec.is_object() ? spec : nlohmann::json::object();
-  options.erase("name");
-  std::optional<ChoiceVariant<Types>> result;
-  for_each_type<Types>([&]<class T>() {
-    if (!result && name == T::name)
-      result.emplace(Choice<T>{options_from_json<typename T::Options>(options, path)});
+/// The data set named `name` (a name the registry lists; the config's reader checked it).
+inline PolicyVariant<DatasetTypes> make_dataset(const std::string& name) {
+  std::optional<PolicyVariant<DatasetTypes>> result;
+  for_each_type<DatasetTypes>([&]<class D>() {
+    if (!result && name == D::name) result.emplace(D{});
   });
-  DAVI_CHECK(result.has_value(), path, ": unknown \"", name, "\"; expected one of: ", policy_names<Types>());
+  DAVI_CHECK(result.has_value(), "data.dataset: unknown \"", name, "\"; expected one of: ", policy_names<DatasetTypes>());
   return std::move(*result);
-}
-
-/// An option field that holds a policy of one kind: reads strictly, writes back in full
-/// ({"name": ..., every option with its value}), so a resolved config says exactly what ran.
-template <class Types>
-class Policy {
- public:
-  explicit Policy(std::string_view name) : choice_(choose<Types>(nlohmann::json(std::string(name)), "")) {}
-
-  void read(const nlohmann::json& j, const std::string& path) { choice_ = choose<Types>(j, path); }
-  nlohmann::json to_json() const {
-    return std::visit(
-        [](const auto& c) {
-          nlohmann::json j = {{"name", std::string(std::decay_t<decltype(c)>::Type::name)}};
-          j.update(options_to_json(c.options));
-          return j;
-        },
-        choice_);
-  }
-  std::string name() const {
-    return std::visit([](const auto& c) { return std::string(std::decay_t<decltype(c)>::Type::name); }, choice_);
-  }
-  const ChoiceVariant<Types>& choice() const { return choice_; }
-
- private:
-  ChoiceVariant<Types> choice_;
-};
-
-/// Constructs the chosen policy from its options and `args` (the schedule, the image shape, ...).
-template <class Types, class... Args>
-PolicyVariant<Types> construct(const Policy<Types>& policy, const Args&... args) {
-  return std::visit(
-      [&](const auto& c) -> PolicyVariant<Types> { return typename std::decay_t<decltype(c)>::Type(c.options, args...); },
-      policy.choice());
-}
-
-inline schedules::DiscreteSchedule make_schedule(const Policy<ScheduleTypes>& policy) {
-  return std::visit([](const auto& s) -> schedules::DiscreteSchedule { return s; }, construct(policy));
-}
-
-/// {"name": {"key": {"default": ..., "description": ...}}} for every policy of a kind.
-template <class Types>
-nlohmann::json list_policies() {
-  nlohmann::json out = nlohmann::json::object();
-  for_each_type<Types>([&]<class T>() { out[std::string(T::name)] = options_documentation<typename T::Options>(); });
-  return out;
 }
 
 }  // namespace davi::runner

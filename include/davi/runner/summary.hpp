@@ -70,8 +70,8 @@ inline SummaryTable summary_table(const Plan& plan) {
   for (const auto& run : plan.runs)
     for (const auto& [key, value] : run.assignment.items())
       if (key != "method" && std::find(axes.begin(), axes.end(), key) == axes.end()) axes.push_back(key);
-  std::vector<std::string> metric_names = {"psnr", "psnr_of_mean"};
-  metric_names.insert(metric_names.end(), kMetricNames.begin() + 1, kMetricNames.end());
+  std::vector<std::string> metric_names;  // every name a registered metric reports, in registry order
+  for_each_type<MetricTypes>([&]<class M>() { metric_names.insert(metric_names.end(), M::reports.begin(), M::reports.end()); });
   table.columns = {"run_id"};
   table.columns.insert(table.columns.end(), axes.begin(), axes.end());
   table.columns.insert(table.columns.end(), {"method", "nfe", "network_backprops", "seconds_per_image",

@@ -1,6 +1,6 @@
 #pragma once
 // Kind "train_classifier": trains the Fashion-MNIST classifier whose activations the learned metrics use
-// (metrics/feature_distance.hpp, metrics/frechet_distance.hpp), resumably, on the train split, and
+// (metrics/classifier_feature_distance.hpp, metrics/frechet_distance.hpp), resumably, on the train split, and
 // reports its accuracy on the whole test split. Writes classifier.pt, train_log.csv, config.json and
 // metrics.json to the output folder.
 // The run itself is compiled into davi_runner (experiments/runner/train_classifier.cpp).

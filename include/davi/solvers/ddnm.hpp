@@ -15,7 +15,9 @@
 
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/operators/noise.hpp"
 #include "davi/core/check.hpp"
 #include "davi/solvers/ddrm.hpp"
 #include "davi/solvers/diffusion_steps.hpp"
@@ -32,12 +34,12 @@ class Ddnm {
     template <class V>
     void visit(V&& v) {
       v("steps", steps, "network evaluations (official: 100)");
-      v("eta", eta, "the fresh-noise share of each step, as DDRM's eta (official: 0.85; tuned here: 0.85)");
+      v("eta", eta, "the fresh-noise share of each step, as DDRM's eta (official: 0.85; tuned here: 0.85)", in_range(0, 1));
     }
   };
   Ddnm() : Ddnm(Options{}) {}
   explicit Ddnm(const Options& o) : options_(o) {
-    DAVI_CHECK(o.eta >= 0 && o.eta <= 1, "method.eta: expected a value in [0, 1], got ", o.eta);
+    check_options(o, name);
   }
 
   template <SvdOperator Op, EpsilonModel Prior>

@@ -14,7 +14,9 @@
 #include <cmath>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/operators/noise.hpp"
 #include "davi/core/check.hpp"
 #include "davi/solvers/diffusion_steps.hpp"
 
@@ -73,14 +75,13 @@ class Ddrm {
     template <class V>
     void visit(V&& v) {
       v("steps", steps, "network evaluations (official: 20)");
-      v("eta", eta, "eta = eta_A = eta_C: the fresh-noise share of each step (official: 0.85; tuned here: 1.0)");
-      v("eta_b", eta_b, "weight of the measurement where it is noisier than the step (official: 1.0)");
+      v("eta", eta, "eta = eta_A = eta_C: the fresh-noise share of each step (official: 0.85; tuned here: 1.0)", in_range(0, 1));
+      v("eta_b", eta_b, "weight of the measurement where it is noisier than the step (official: 1.0)", in_range(0, 1));
     }
   };
   Ddrm() : Ddrm(Options{}) {}
   explicit Ddrm(const Options& o) : options_(o) {
-    DAVI_CHECK(o.eta >= 0 && o.eta <= 1, "method.eta: expected a value in [0, 1], got ", o.eta);
-    DAVI_CHECK(o.eta_b >= 0 && o.eta_b <= 1, "method.eta_b: expected a value in [0, 1], got ", o.eta_b);
+    check_options(o, name);
   }
   const Options& options() const { return options_; }
 

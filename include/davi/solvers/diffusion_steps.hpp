@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "davi/concepts.hpp"
+#include "davi/schedules/discrete.hpp"
 #include "davi/core/check.hpp"
 #include "davi/core/cost.hpp"
 

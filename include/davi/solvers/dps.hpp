@@ -11,7 +11,9 @@
 #include <cmath>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/operators/noise.hpp"
 #include "davi/core/check.hpp"
 #include "davi/solvers/diffusion_steps.hpp"
 
@@ -27,12 +29,12 @@ class Dps {
     template <class V>
     void visit(V&& v) {
       v("steps", steps, "DDPM steps, each one network evaluation and one backprop (official: 1000 = every time)");
-      v("zeta", zeta, "step size zeta' of the paper (official code scale = 2 zeta'; tuned here: 0.1)");
+      v("zeta", zeta, "step size zeta' of the paper (official code scale = 2 zeta'; tuned here: 0.1)", at_least(0));
     }
   };
   Dps() : Dps(Options{}) {}
   explicit Dps(const Options& o) : options_(o) {
-    DAVI_CHECK(o.zeta >= 0, "method.zeta: expected a value >= 0, got ", o.zeta);
+    check_options(o, name);
   }
 
   template <Operator Op, EpsilonModel Prior>

@@ -20,7 +20,9 @@
 #include <string>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/operators/noise.hpp"
 #include "davi/core/check.hpp"
 #include "davi/solvers/diffusion_steps.hpp"
 
@@ -38,17 +40,14 @@ class Pigdm {
     template <class V>
     void visit(V&& v) {
       v("steps", steps, "network evaluations, each with one backprop (InverseBench: 100)");
-      v("eta", eta, "fresh-noise share of each step (InverseBench: 0.2)");
-      v("guidance", guidance, "multiplier w of the guidance term (1 = InverseBench's, or the exact score's; tuned here: 0.5)");
-      v("form", form, "how the guidance enters the step: inversebench (damped by alpha_bar) or score (exact score)");
+      v("eta", eta, "fresh-noise share of each step (InverseBench: 0.2)", in_range(0, 1));
+      v("guidance", guidance, "multiplier w of the guidance term (1 = InverseBench's, or the exact score's; tuned here: 0.5)", at_least(0));
+      v("form", form, "how the guidance enters the step: inversebench (damped by alpha_bar) or score (exact score)", one_of({"inversebench", "score"}));
     }
   };
   Pigdm() : Pigdm(Options{}) {}
   explicit Pigdm(const Options& o) : options_(o) {
-    DAVI_CHECK(o.eta >= 0 && o.eta <= 1, "method.eta: expected a value in [0, 1], got ", o.eta);
-    DAVI_CHECK(o.guidance >= 0, "method.guidance: expected a value >= 0, got ", o.guidance);
-    DAVI_CHECK(o.form == "inversebench" || o.form == "score",
-               "method.form: unknown \"", o.form, "\"; expected one of: inversebench, score");
+    check_options(o, name);
   }
 
   template <SvdOperator Op, EpsilonModel Prior>

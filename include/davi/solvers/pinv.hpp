@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "davi/concepts.hpp"
+#include "davi/operators/noise.hpp"
 
 namespace davi::solvers {
 

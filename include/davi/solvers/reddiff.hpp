@@ -10,7 +10,9 @@
 #include <cmath>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/operators/noise.hpp"
 #include "davi/core/check.hpp"
 #include "davi/solvers/diffusion_steps.hpp"
 
@@ -27,14 +29,13 @@ class Reddiff {
     template <class V>
     void visit(V&& v) {
       v("steps", steps, "Adam steps, one network evaluation each (paper: 1000)");
-      v("lr", lr, "Adam learning rate (official scripts: 0.1 to 0.5; tuned here: 0.02)");
-      v("lambda", lambda, "weight of the diffusion regulariser (official: 0.25)");
+      v("lr", lr, "Adam learning rate (official scripts: 0.1 to 0.5; tuned here: 0.02)", greater_than(0));
+      v("lambda", lambda, "weight of the diffusion regulariser (official: 0.25)", at_least(0));
     }
   };
   Reddiff() : Reddiff(Options{}) {}
   explicit Reddiff(const Options& o) : options_(o) {
-    DAVI_CHECK(o.lr > 0, "method.lr: expected a value > 0, got ", o.lr);
-    DAVI_CHECK(o.lambda >= 0, "method.lambda: expected a value >= 0, got ", o.lambda);
+    check_options(o, name);
   }
 
   template <SvdOperator Op, EpsilonModel Prior>

@@ -7,7 +7,9 @@
 
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/operators/noise.hpp"
 #include "davi/core/check.hpp"
 #include "davi/solvers/diffusion_steps.hpp"
 
@@ -22,13 +24,14 @@ class Tikhonov {
     double center = 0.0;
     template <class V>
     void visit(V&& v) {
-      v("lambda", lambda, "regularisation weight (sigma_y^2 / sigma_x^2 for the Wiener filter); > 0 (tuned here: 0.01)");
+      v("lambda", lambda, "regularisation weight (sigma_y^2 / sigma_x^2 for the Wiener filter; tuned here: 0.01)",
+        greater_than(0));
       v("center", center, "the constant image the estimate is pulled towards ([-1, 1] units)");
     }
   };
   Tikhonov() : Tikhonov(Options{}) {}
   explicit Tikhonov(const Options& o) : options_(o) {
-    DAVI_CHECK(o.lambda > 0, "method.lambda: expected a value > 0, got ", o.lambda);
+    check_options(o, name);
   }
 
   template <SvdOperator Op, class Prior>

@@ -6,8 +6,11 @@
 // positions, then average over the blocks. 0 for identical images, at most 4.
 #include <torch/torch.h>
 
+#include <array>
+
 #include "davi/core/check.hpp"
 #include "davi/networks/feature_classifier.hpp"
+#include "davi/metrics/metric_batch.hpp"
 
 namespace davi::metrics {
 
@@ -26,5 +29,24 @@ inline at::Tensor classifier_feature_distance(networks::FeatureClassifier& net, 
   }
   return total / static_cast<double>(a.blocks.size());
 }
+
+/// The metric "classifier_feature_distance": per measurement, averaged over the samples.
+struct ClassifierFeatureDistance {
+  static constexpr std::string_view name = "classifier_feature_distance";
+  static constexpr std::array<std::string_view, 1> reports = {name};
+  static constexpr bool needs_classifier = true;
+  static constexpr int min_samples = 1;
+  struct Options {
+    template <class V>
+    void visit(V&&) {}
+  };
+  explicit ClassifierFeatureDistance(const Options& = {}) {}
+  NamedValues values(const MetricBatch& b) const {
+    auto net = b.classifier;
+    return {{"classifier_feature_distance", mean_over_samples(b, [&](const at::Tensor& s) {
+               return classifier_feature_distance(net, s, b.truth);
+             })}};
+  }
+};
 
 }  // namespace davi::metrics

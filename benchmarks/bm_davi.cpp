@@ -19,13 +19,13 @@ using namespace davi;
 
 namespace {
 
-using Deblur = amortized::Davi<operators::GaussianBlur, schedules::SqrtLinear, objectives::Ikl, bridges::Ppb>;
+using Deblur = amortized::Davi<operators::GaussianBlur, objectives::Ikl, bridges::Ppb>;
 
 Deblur make_davi() {
   networks::UNet prior_net(networks::UNetOptions{});
   prior::ScorePrior p(prior_net, schedules::SqrtLinear());
   return Deblur::from_prior(p, operators::GaussianBlur({.kernel_size = 11, .sigma = 1.5}, {1, 28, 28}),
-                            operators::GaussianNoise({.sigma_y = 0.05}), {}, {}, {.t_max = 400}, {.h = 0.1}, 0);
+                            operators::GaussianNoise({.sigma_y = 0.05}), {}, {.t_max = 400}, {.h = 0.1}, 0);
 }
 
 void BM_DaviTrainStep(benchmark::State& state) {

@@ -94,7 +94,7 @@ Totals self_times(const std::string& trace) {
   return totals;
 }
 
-using Deblur = amortized::Davi<operators::GaussianBlur, schedules::SqrtLinear, objectives::Ikl, bridges::Ppb>;
+using Deblur = amortized::Davi<operators::GaussianBlur, objectives::Ikl, bridges::Ppb>;
 
 }  // namespace
 
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   if (what == "davi_step") {
     davi = std::make_unique<Deblur>(Deblur::from_prior(
         p, operators::GaussianBlur({.kernel_size = 11, .sigma = 1.5}, {1, 28, 28}),
-        operators::GaussianNoise({.sigma_y = 0.05}), {}, {}, {.t_max = 400}, {.h = 0.1}, 0));
+        operators::GaussianNoise({.sigma_y = 0.05}), {}, {.t_max = 400}, {.h = 0.1}, 0));
     step = [&] { davi->train_step(x0); };
   } else if (what == "dsm_step") {
     prior::PriorTrainingOptions o;

@@ -22,7 +22,7 @@
 #include "davi/schedules/sqrt_linear.hpp"
 
 using namespace davi;
-using Deblur = amortized::Davi<operators::GaussianBlur, schedules::SqrtLinear, objectives::Ikl, bridges::Ppb>;
+using Deblur = amortized::Davi<operators::GaussianBlur, objectives::Ikl, bridges::Ppb>;
 
 /// Seconds per call of `f`, over enough calls to fill about `budget` seconds after two warm-up calls.
 template <class F>
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     prior::ScorePrior p(prior_net, schedules::SqrtLinear());
     for (const auto batch : batches) {
       auto davi = Deblur::from_prior(p, operators::GaussianBlur({.kernel_size = 11, .sigma = 1.5}, {1, 28, 28}),
-                                     operators::GaussianNoise({.sigma_y = 0.05}), {}, {}, {.t_max = 400}, {.h = 0.1},
+                                     operators::GaussianNoise({.sigma_y = 0.05}), {}, {.t_max = 400}, {.h = 0.1},
                                      0, device);
       Rng rng(1, device);
       const auto x0 = rng.rand({batch, 1, 28, 28}) * 2 - 1;

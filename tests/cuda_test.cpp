@@ -63,13 +63,13 @@ TEST(Cuda, EveryScheduleAndMetricComputesOnTheDevice) {
 
 /// A small DAVI (tiny UNet prior) on `device`, drawing its random numbers on the CPU (StreamOn::cpu), so
 /// that the same seed gives the same numbers on both devices.
-using SmallDeblur = amortized::Davi<operators::GaussianBlur, schedules::SqrtLinear, objectives::Ikl, bridges::Ppb>;
+using SmallDeblur = amortized::Davi<operators::GaussianBlur, objectives::Ikl, bridges::Ppb>;
 
 using davi::testing::tiny_prior;
 
 SmallDeblur small_deblur(prior::ScorePrior& p, const c10::Device& device, StreamOn stream) {
   return SmallDeblur::from_prior(p, operators::GaussianBlur({.kernel_size = 9, .sigma = 1.5}, {1, 28, 28}),
-                                 operators::GaussianNoise({.sigma_y = 0.05}), {}, {}, {.t_max = 400}, {.h = 0.1},
+                                 operators::GaussianNoise({.sigma_y = 0.05}), {}, {.t_max = 400}, {.h = 0.1},
                                  /*seed=*/5, device, stream);
 }
 

@@ -67,9 +67,9 @@ ToyResult run_toy(const typename Divergence::Options& divergence_options, int st
   options.lambda_con = 0.5;
   options.lambda_reg = 1.0;
   options.ema = {.beta = 0.99, .update_every = 1, .update_after_step = 100};
-  using Toy = amortized::Davi<operators::BoxInpainting, schedules::SqrtLinear, Divergence, bridges::Ppb, networks::TimeMlp>;
+  using Toy = amortized::Davi<operators::BoxInpainting, Divergence, bridges::Ppb, networks::TimeMlp>;
   Toy davi(op, operators::GaussianNoise({.sigma_y = kSigmaY}),
-           [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); }, initial, options, {},
+           [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); }, teacher.schedule(), initial, options,
            divergence_options, {.h = 0.1}, 3);
   Rng data(4);
   for (int i = 0; i < steps; ++i) davi.train_step(toy.draw(256, data).to(at::kFloat));
@@ -142,8 +142,7 @@ TEST(Ema, FollowsTheEmaPytorchSchedule) {
   EXPECT_NEAR(averaged->weight.item<float>(), decay * 3 + (1 - decay) * 5, 1e-6);
 }
 
-using SmallDavi = amortized::Davi<operators::BoxInpainting, schedules::SqrtLinear, objectives::Ikl, bridges::Ppb,
-                                  networks::TimeMlp>;
+using SmallDavi = amortized::Davi<operators::BoxInpainting, objectives::Ikl, bridges::Ppb, networks::TimeMlp>;
 
 SmallDavi small_davi(const GaussianToy& toy, const prior::GaussianPrior& teacher) {
   amortized::DaviOptions options;
@@ -151,8 +150,8 @@ SmallDavi small_davi(const GaussianToy& toy, const prior::GaussianPrior& teacher
   options.score_lr = 1e-3;
   options.ema = {.beta = 0.9, .update_every = 1, .update_after_step = 1};
   return SmallDavi(operators::BoxInpainting({.box_size = 1}, {1, 2, 2}), operators::GaussianNoise({.sigma_y = kSigmaY}),
-                   [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); },
-                   pretrained_prior_network(toy, 5), options, {}, {.t_max = 1000}, {.h = 0.1}, 8);
+                   [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); }, teacher.schedule(),
+                   pretrained_prior_network(toy, 5), options, {.t_max = 1000}, {.h = 0.1}, 8);
 }
 
 TEST(Davi, SamplesAreOnePassPerSampleAndBounded) {
@@ -235,8 +234,8 @@ TEST(Davi, AdversarialTermTrainsAndResumes) {
   options.discriminator = {.image_channels = 1, .base_channels = 4};
   const auto make = [&] {
     return SmallDavi(operators::BoxInpainting({.box_size = 1}, {1, 2, 2}), operators::GaussianNoise({.sigma_y = kSigmaY}),
-                     [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); },
-                     pretrained_prior_network(toy, 5), options, {}, {.t_max = 1000}, {.h = 0.1}, 8);
+                     [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); }, teacher.schedule(),
+                     pretrained_prior_network(toy, 5), options, {.t_max = 1000}, {.h = 0.1}, 8);
   };
   Rng data(3);
   std::vector<at::Tensor> batches;
@@ -275,8 +274,8 @@ TEST(Davi, InpaintingRegressionWeighsObservedEntries) {
   options.lambda_reg = 1.0;
   options.lambda_con = 0.0;
   auto davi = SmallDavi(operators::BoxInpainting({.box_size = 1}, {1, 2, 2}), operators::GaussianNoise({.sigma_y = kSigmaY}),
-                        [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); },
-                        pretrained_prior_network(toy, 5), options, {}, {.t_max = 1000}, {.h = 0.1}, 8);
+                        [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); }, teacher.schedule(),
+                        pretrained_prior_network(toy, 5), options, {.t_max = 1000}, {.h = 0.1}, 8);
   // The hole is pixel (0, 0). Errors everywhere: 0.1 * 1 + (3 observed entries of 1) / 3 = 1.1.
   const auto x0 = at::ones({1, 1, 2, 2});
   EXPECT_NEAR(davi.regression_term(x0, at::zeros({1, 1, 2, 2})).item<double>(), 1.1, 1e-6);
@@ -288,8 +287,8 @@ TEST(Davi, InpaintingRegressionWeighsObservedEntries) {
   EXPECT_TRUE(std::isfinite(davi.train_step(toy.draw(16, data).to(at::kFloat)).regression.item<double>()));
   options.regression = "partial";
   EXPECT_DAVI_ERROR(SmallDavi(operators::BoxInpainting({.box_size = 1}, {1, 2, 2}), operators::GaussianNoise(),
-                              [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); },
-                              pretrained_prior_network(toy, 1), options, {}, {}, {}, 8),
+                              [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); }, teacher.schedule(),
+                              pretrained_prior_network(toy, 1), options, {}, {}, 8),
                     "expected one of: full, inpainting");
 }
 
@@ -304,9 +303,9 @@ TEST(ReadmeExample, DaviFromTheCommittedPrior) {
   const auto root = std::filesystem::path(DAVI_SOURCE_DIR);
   const auto out = davi::testing::temp_dir("readme");
   auto p = prior::load_prior(root / "results/priors/fashion_mnist/prior.pt");
-  using Deblur = amortized::Davi<operators::GaussianBlur, schedules::SqrtLinear, objectives::Ikl, bridges::Ppb>;
+  using Deblur = amortized::Davi<operators::GaussianBlur, objectives::Ikl, bridges::Ppb>;
   auto method = Deblur::from_prior(p, operators::GaussianBlur({.kernel_size = 11, .sigma = 1.5}, {1, 28, 28}),
-                                   operators::GaussianNoise({.sigma_y = 0.05}), /*options=*/{}, /*schedule=*/{},
+                                   operators::GaussianNoise({.sigma_y = 0.05}), /*options=*/{},
                                    /*divergence=*/{.t_max = 400}, /*bridge=*/{.h = 0.1}, /*seed=*/0);
   const auto train = data::load_fashion_mnist("train").images;
   for (int step = 0; step < 2; ++step) method.train_step(train.narrow(0, 32 * (step % 1875), 32));

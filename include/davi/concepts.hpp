@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <concepts>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,9 @@ namespace davi {
 namespace operators {
 class GaussianNoise;  // operators/noise.hpp: the measurement noise a Solver is handed
 }  // namespace operators
+namespace schedules {
+class DiscreteSchedule;  // schedules/discrete.hpp: what divergences and bridges are built for
+}  // namespace schedules
 namespace metrics {
 struct MetricBatch;  // metrics/metric_batch.hpp: what an evaluation shows its metrics
 }  // namespace metrics
@@ -151,6 +155,9 @@ constexpr bool require_bridge() {
                                   "const at::Tensor& y_lift, Rng& rng) const`");
   static_assert(HasTestInput<B>, "davi: bridge lacks `BridgeInput test_input(const at::Tensor& y_lift, Rng& rng) const`");
   static_assert(HasSigmaF<B>, "davi: bridge lacks `at::Tensor sigma_f(const at::Tensor& t) const`");
+  static_assert(PolicyBuiltFrom<B, schedules::DiscreteSchedule>,
+                "davi: bridge lacks `static constexpr std::string_view name`, a visitable `struct Options` or the "
+                "constructor `B(const B::Options&, const schedules::DiscreteSchedule&)`");
   return true;
 }
 
@@ -167,17 +174,31 @@ template <class D>
 concept HasTMax = requires(const D& d) {
   { d.t_max() } -> std::convertible_to<int>;
 };
-/// sample_times(n, rng): the diffusion time of each generator sample; weight(t): its weight in
-/// epsilon form (the surrogate is mean(weight(t) * stopgrad(eps_theta - eps_psi) * x_hat)); t_max(): the
-/// fake score s_psi is trained on times {0..t_max-1}, which must cover every time sample_times draws.
+/// An epsilon prediction eps(x_t, t) as a divergence's surrogate is handed it (prior's and fake score's).
+using EpsilonFunction = std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>;
 template <class D>
-concept Divergence = HasSampleTimes<D> && HasWeight<D> && HasTMax<D>;
+concept HasSurrogate = requires(const D& d, const at::Tensor& x, const EpsilonFunction& eps,
+                                const schedules::DiscreteSchedule& s, Rng& rng) {
+  { d.surrogate(x, eps, eps, s, rng) } -> std::same_as<at::Tensor>;
+};
+/// sample_times(n, rng): the diffusion time of each generator sample; weight(t): its weight in epsilon
+/// form; t_max(): the fake score s_psi is trained on times {0..t_max-1}, which must cover every time
+/// sample_times draws; surrogate(x_hat, eps_theta, eps_psi, schedule, rng): the generator's loss term,
+/// whose gradient in x_hat is the divergence's (objectives/score_difference.hpp for the usual one).
+template <class D>
+concept Divergence = HasSampleTimes<D> && HasWeight<D> && HasTMax<D> && HasSurrogate<D>;
 
 template <class D>
 constexpr bool require_divergence() {
   static_assert(HasSampleTimes<D>, "davi: divergence lacks `at::Tensor sample_times(std::int64_t n, Rng& rng) const`");
   static_assert(HasWeight<D>, "davi: divergence lacks `at::Tensor weight(const at::Tensor& t) const`");
   static_assert(HasTMax<D>, "davi: divergence lacks `int t_max() const`");
+  static_assert(HasSurrogate<D>, "davi: divergence lacks `at::Tensor surrogate(const at::Tensor& x_hat, const "
+                                 "EpsilonFunction& teacher, const EpsilonFunction& fake_score, const "
+                                 "schedules::DiscreteSchedule&, Rng&) const`");
+  static_assert(PolicyBuiltFrom<D, schedules::DiscreteSchedule>,
+                "davi: divergence lacks `static constexpr std::string_view name`, a visitable `struct Options` or "
+                "the constructor `D(const D::Options&, const schedules::DiscreteSchedule&)`");
   return true;
 }
 

@@ -1,6 +1,6 @@
 // Compile-fail checks for DAVI's policies: a Bridge without test_input (DAVI_TEST_BAD_BRIDGE), a
-// Divergence without weight (DAVI_TEST_BAD_DIVERGENCE) or without t_max (DAVI_TEST_NO_T_MAX) handed to
-// Davi<...> must fail with a message naming the missing member. Built once more with DAVI_TEST_COMPLETE,
+// Divergence without weight (DAVI_TEST_BAD_DIVERGENCE), t_max (DAVI_TEST_NO_T_MAX) or its surrogate
+// (DAVI_TEST_NO_SURROGATE) handed to Davi<...> must fail with a message naming the missing member. Built once more with DAVI_TEST_COMPLETE,
 // where it must compile: the explicit instantiation below compiles every member of Davi (train_step,
 // sample, save, load), so the complete policies are shown to be enough for the whole trainer.
 #include "davi/amortized/davi.hpp"
@@ -40,9 +40,15 @@ struct HandMadeDivergence {
 #if defined(DAVI_TEST_COMPLETE) || !defined(DAVI_TEST_NO_T_MAX)
   int t_max() const { return 10; }
 #endif
+#if defined(DAVI_TEST_COMPLETE) || !defined(DAVI_TEST_NO_SURROGATE)
+  at::Tensor surrogate(const at::Tensor& x_hat, const EpsilonFunction& teacher, const EpsilonFunction& fake_score,
+                       const schedules::DiscreteSchedule& schedule, Rng& rng) const {
+    const auto t = sample_times(x_hat.size(0), rng);
+    return objectives::score_difference_surrogate(x_hat, t, t.to(at::kFloat), teacher, fake_score, schedule, rng);
+  }
+#endif
 };
 
-template class davi::amortized::Davi<operators::Identity, schedules::SqrtLinear, HandMadeDivergence, HandMadeBridge,
-                                     networks::TimeMlp>;
+template class davi::amortized::Davi<operators::Identity, HandMadeDivergence, HandMadeBridge, networks::TimeMlp>;
 
 int main() { return 0; }

@@ -3,22 +3,17 @@
 // a generator I_phi, trained once against a frozen diffusion prior s_theta, maps a measurement to a
 // posterior sample in one network evaluation, x_hat = tanh(x_in - sigma_f(t') eps_phi(x_in, t')).
 //
-// Composition: Davi<Operator, Schedule, Divergence, Bridge[, Network]>.
-//   Operator   forward model with lift (davi/operators)       Schedule   alpha_bar for the diffusion
-//   Divergence kl or ikl (davi/objectives)                   Bridge     ppb or none (davi/bridges)
-//   Network    the generator's and fake score's module (default: the UNet of the prior)
+// Composition: Davi<Operator, Divergence, Bridge[, Network]>; the diffusion schedule is the prior's.
+//   Operator   forward model with lift (davi/operators)       Divergence kl or ikl (davi/objectives)
+//   Bridge     ppb or none (davi/bridges)                    Network    the generator's and fake score's
+//                                                                       module (default: the prior's UNet)
 //
 // One train_step(x0): y = A x0 + noise (fresh noise every step);
 //   (a) psi-step: DSM of the fake score s_psi on detached generator samples at t < t_max;
-//   (b) phi-step: divergence surrogate mean(w(t) sg(eps_theta - eps_psi)(x_t, t) * x_hat)
-//       + lambda_con mean((y - A x_hat)^2) + lambda_reg mean((x0 - x_hat)^2);
+//   (b) phi-step: the divergence's surrogate (objectives/score_difference.hpp)
+//       + lambda_con mean((y - A x_hat)^2) + the ground-truth term (regression_term.hpp)
+//       [+ the adversarial term (adversarial_term.hpp), when adversarial = true];
 //   (c) EMA of phi.
-// Optional (adversarial = true), as the official code: an unconditional PatchGAN discriminator trained
-// with the hinge loss next to psi, and in the phi-step lambda_adv * (-mean D(x_hat) + feature matching)
-// with the adaptive weight lambda_adv = clip(|grad_W L_gt| / (|grad_W L_adv| + 1e-4), 0.01, 10), W the
-// last layer of the generator's last output block.
-// regression = "inpainting" is the official inpainting form of the ground-truth term:
-// 0.1 mean((x0 - x_hat)^2) + mean over the observed entries of (A x0 - A x_hat)^2.
 #include <ATen/record_function.h>
 #include <torch/torch.h>
 
@@ -26,15 +21,17 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
-#include "davi/core/options.hpp"
+#include "davi/amortized/adversarial_term.hpp"
 #include "davi/amortized/ema.hpp"
 #include "davi/amortized/generator.hpp"
-#include "davi/bridges/coefficients.hpp"
+#include "davi/amortized/regression_term.hpp"
 #include "davi/concepts.hpp"
-#include "davi/schedules/discrete.hpp"
 #include "davi/core/archive.hpp"
+#include "davi/core/options.hpp"
+#include "davi/schedules/discrete.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/foreach_adamw.hpp"
 #include "davi/core/rng.hpp"
@@ -90,17 +87,9 @@ struct DaviLosses {
   at::Tensor discriminator;       // hinge loss of the discriminator (0 when off)
 };
 
-/// The official adaptive weight: clip(grad_gt / (grad_adv + 1e-4), 0.01, 10), after clamping to [0, 1e4];
-/// computed on the device from the two gradient norms (no host round trip), detached.
-inline at::Tensor adaptive_adversarial_weight(const at::Tensor& grad_gt_norm, const at::Tensor& grad_adv_norm) {
-  return (grad_gt_norm / (grad_adv_norm + 1e-4)).clamp(0.0, 1e4).clamp(0.01, 10.0).detach();
-}
-
-template <class Op, class Sched, class Div, class Br, class Net = networks::UNet>
+template <class Op, class Div, class Br, class Net = networks::UNet>
 class Davi {
   static_assert(require_operator<Op>());
-  static_assert(Schedule<Sched> && std::derived_from<Sched, schedules::DiscreteSchedule>,
-                "davi: Schedule must be a davi::schedules::DiscreteSchedule (it provides the bridge's betas)");
   static_assert(require_divergence<Div>());
   static_assert(require_bridge<Br>());
 
@@ -110,17 +99,19 @@ class Davi {
   /// Whether the generator network exposes the layer the adaptive adversarial weight is measured on.
   static constexpr bool kHasLastLayer = requires(Net& n) { n->last_layer_weight(); };
 
-  /// `teacher` is the frozen prior's epsilon; `initial` the network whose weights start both the
+  /// `teacher` is the frozen prior's epsilon and `schedule` the diffusion it was trained for (the
+  /// divergence and the bridge are built for it); `initial` the network whose weights start both the
   /// generator and the fake score (the prior's own network for a ScorePrior).
-  Davi(Op op, operators::GaussianNoise noise, EpsilonFn teacher, Net initial, const Options& options,
-       const typename Sched::Options& schedule_options, const typename Div::Options& divergence_options,
+  Davi(Op op, operators::GaussianNoise noise, EpsilonFn teacher, schedules::DiscreteSchedule schedule, Net initial,
+       const Options& options, const typename Div::Options& divergence_options,
        const typename Br::Options& bridge_options, std::uint64_t seed, c10::Device device = c10::kCPU,
        StreamOn stream = StreamOn::device)
       : op_(std::move(op)),
         noise_(noise),
         teacher_(std::move(teacher)),
         options_(options),
-        schedule_(schedule_options),
+        regression_(options.lambda_reg, options.regression),
+        schedule_(std::move(schedule)),
         divergence_(divergence_options, schedule_),
         bridge_(bridge_options, schedule_),
         generator_(clone_network(initial, device)),
@@ -133,27 +124,23 @@ class Davi {
     check_options(options, "davi");
     ema_generator_->eval();
     if (options.adversarial) {
-      if constexpr (kHasLastLayer) {
-        discriminator_ = with_global_seed(seed + 1, [&] { return networks::PatchDiscriminator(options.discriminator); });
-        discriminator_->to(device);
-        discriminator_optimizer_ = std::make_unique<ForeachAdamW>(
-            discriminator_->parameters(), adamw(options.discriminator_lr, options.weight_decay));
-      } else {
-        detail::fail("method.adversarial: the generator network has no last_layer_weight() for the adaptive weight");
-      }
+      DAVI_CHECK_OPTION(kHasLastLayer, "adversarial",
+                        "the generator network has no last_layer_weight() for the adaptive weight");
+      adversarial_.emplace(options.discriminator, options.discriminator_lr, options.weight_decay, seed + 1, device);
     }
   }
 
-  /// Builds a Davi whose teacher and initial weights are those of a trained ScorePrior.
+  /// Builds a Davi whose teacher, schedule and initial weights are those of a trained ScorePrior.
   static Davi from_prior(prior::ScorePrior& p, Op op, operators::GaussianNoise noise, const Options& options,
-                         const typename Sched::Options& schedule_options,
                          const typename Div::Options& divergence_options,
                          const typename Br::Options& bridge_options, std::uint64_t seed,
-                         c10::Device device = c10::kCPU, StreamOn stream = StreamOn::device) {
+                         c10::Device device = c10::kCPU, StreamOn stream = StreamOn::device)
+    requires std::same_as<Net, networks::UNet>
+  {
     auto net = p.net();
     net->eval();
     return Davi(std::move(op), noise, [net](const at::Tensor& x, const at::Tensor& t) mutable { return net->forward(x, t); },
-                net, options, schedule_options, divergence_options, bridge_options, seed, device, stream);
+                p.schedule(), net, options, divergence_options, bridge_options, seed, device, stream);
   }
 
   /// y = A x0 + sigma_y eps.
@@ -185,27 +172,24 @@ class Davi {
       psi_optimizer_.step();
     }
     losses.score = score_loss.detach();
-    if (discriminator_) losses.discriminator = discriminator_step(x0, samples);
+    if (adversarial_) losses.discriminator = adversarial_->discriminator_step(x0, samples);
 
     // (b) phi-step: a new bridge draw, with gradient.
     generator_->train();
     fake_score_->eval();
     const at::Tensor x_hat = generate(generator_, bridge_, bridge_.train_input(x0, y_lift, rng_));
-    const auto t = divergence_.sample_times(n, rng_);
-    at::Tensor direction;
-    {
-      at::NoGradGuard no_grad;
-      const auto x_t = prior::diffuse(schedule_, x_hat, t, rng_.randn(x_hat.sizes(), x_hat.scalar_type()));
-      direction = (teacher_(x_t, t) - fake_score_->forward(x_t, t)) * bridges::per_sample(divergence_.weight(t));
-    }
-    const at::Tensor divergence = (direction * x_hat).mean();
+    const EpsilonFunction fake_score = [this](const at::Tensor& x, const at::Tensor& t) {
+      return fake_score_->forward(x, t);
+    };
+    const at::Tensor divergence = divergence_.surrogate(x_hat, teacher_, fake_score, schedule_, rng_);
     const at::Tensor fidelity = (y - op_.forward(x_hat)).square().mean();
     at::Tensor total = divergence + options_.lambda_con * fidelity;
-    const at::Tensor regression = regression_term(x0, x_hat);
-    if (options_.lambda_reg > 0) total = total + options_.lambda_reg * regression;
+    const at::Tensor regression = regression_.value(op_, x0, x_hat);
+    if (regression_.active()) total = total + regression_.weight() * regression;
     if constexpr (kHasLastLayer) {
-      if (discriminator_) {
-        const auto [adversarial, weight] = adversarial_term(x0, x_hat, regression);
+      if (adversarial_) {
+        const auto [adversarial, weight] =
+            adversarial_->generator_term(x0, x_hat, regression, generator_->last_layer_weight());
         total = total + weight * adversarial;
         losses.adversarial = adversarial.detach();
         losses.adversarial_weight = weight;
@@ -245,55 +229,31 @@ class Davi {
 
   /// Writes the whole training state (networks, optimisers, EMA, step, RNG) into `archive`.
   void save(torch::serialize::OutputArchive& archive) {
-    torch::serialize::OutputArchive gen, ema, fake, phi, psi;
-    generator_->save(gen);
-    ema_generator_->save(ema);
-    fake_score_->save(fake);
-    phi_optimizer_.save(phi);
-    psi_optimizer_.save(psi);
-    archive.write("generator", gen);
-    archive.write("ema_generator", ema);
-    archive.write("fake_score", fake);
-    archive.write("phi_optimizer", phi);
-    archive.write("psi_optimizer", psi);
+    write_part(archive, "generator", *generator_);
+    write_part(archive, "ema_generator", *ema_generator_);
+    write_part(archive, "fake_score", *fake_score_);
+    write_part(archive, "phi_optimizer", phi_optimizer_);
+    write_part(archive, "psi_optimizer", psi_optimizer_);
     archive.write("step", torch::tensor(step_));
     archive.write("ema_step", torch::tensor(ema_.step()));
     rng_.save(archive, "rng");
-    if (discriminator_) {
-      torch::serialize::OutputArchive disc, disc_optimizer;
-      discriminator_->save(disc);
-      discriminator_optimizer_->save(disc_optimizer);
-      archive.write("discriminator", disc);
-      archive.write("discriminator_optimizer", disc_optimizer);
-    }
+    if (adversarial_) adversarial_->save(archive);
   }
 
   /// Restores what save(archive) wrote; `where` names the source in errors.
   void load(torch::serialize::InputArchive& archive, const std::string& where = "training state") {
-    torch::serialize::InputArchive gen, ema, fake, phi, psi;
-    archive.read("generator", gen);
-    archive.read("ema_generator", ema);
-    archive.read("fake_score", fake);
-    archive.read("phi_optimizer", phi);
-    archive.read("psi_optimizer", psi);
-    generator_->load(gen);
-    ema_generator_->load(ema);
-    fake_score_->load(fake);
-    phi_optimizer_.load(phi);
-    psi_optimizer_.load(psi);
+    DAVI_CHECK(read_part(archive, "generator", *generator_) && read_part(archive, "ema_generator", *ema_generator_) &&
+                   read_part(archive, "fake_score", *fake_score_) &&
+                   read_part(archive, "phi_optimizer", phi_optimizer_) &&
+                   read_part(archive, "psi_optimizer", psi_optimizer_),
+               where, ": not a DAVI training state (a network or optimiser is missing)");
     at::Tensor step, ema_step;
     archive.read("step", step);
     archive.read("ema_step", ema_step);
     step_ = step.item<std::int64_t>();
     ema_.set_step(ema_step.item<std::int64_t>());
     rng_.load(archive, "rng", where);
-    if (discriminator_) {
-      torch::serialize::InputArchive disc, disc_optimizer;
-      DAVI_CHECK(archive.try_read("discriminator", disc) && archive.try_read("discriminator_optimizer", disc_optimizer),
-                 where, ": the training state has no discriminator, but method.adversarial is on");
-      discriminator_->load(disc);
-      discriminator_optimizer_->load(disc_optimizer);
-    }
+    if (adversarial_) adversarial_->load(archive, where);
   }
 
   /// save(archive) into a file, written atomically.
@@ -314,12 +274,9 @@ class Davi {
     return true;
   }
 
-  /// The ground-truth term (its weight lambda_reg is applied by the caller).
+  /// The ground-truth term, unweighted (regression_term.hpp).
   at::Tensor regression_term(const at::Tensor& x0, const at::Tensor& x_hat) const {
-    const at::Tensor full = (x0 - x_hat).square().mean();
-    if (options_.regression == "full") return full;
-    const at::Tensor observed = op_.forward(at::ones_like(x0)) != 0;
-    return 0.1 * full + op_.forward(x0 - x_hat).square().sum() / observed.sum().clamp_min(1);
+    return regression_.value(op_, x0, x_hat);
   }
 
   std::int64_t step() const { return step_; }
@@ -327,7 +284,7 @@ class Davi {
   const Options& options() const { return options_; }
   Op& op() { return op_; }
   const operators::GaussianNoise& noise() const { return noise_; }
-  const Sched& schedule() const { return schedule_; }
+  const schedules::DiscreteSchedule& schedule() const { return schedule_; }
   const Br& bridge() const { return bridge_; }
   const Div& divergence() const { return divergence_; }
   Net& generator() { return generator_; }
@@ -335,35 +292,6 @@ class Davi {
   Net& fake_score() { return fake_score_; }
 
  private:
-  /// Hinge loss step of the discriminator on real x0 and detached generator samples.
-  at::Tensor discriminator_step(const at::Tensor& x0, const at::Tensor& samples) {
-    discriminator_->train();
-    discriminator_optimizer_->zero_grad();  // also clears stray gradients from the last phi-step
-    const auto real = discriminator_->forward(x0).logits, fake = discriminator_->forward(samples).logits;
-    const auto loss = 0.5 * (at::relu(1 - real).mean() + at::relu(1 + fake).mean());
-    loss.backward();
-    discriminator_optimizer_->step();
-    return loss.detach();
-  }
-
-  /// -mean D(x_hat) + sum_l mean |F_l(x_hat) - sg F_l(x0)|, and its adaptive weight.
-  std::pair<at::Tensor, at::Tensor> adversarial_term(const at::Tensor& x0, const at::Tensor& x_hat,
-                                                 const at::Tensor& regression) {
-    const auto fake = discriminator_->forward(x_hat);
-    networks::PatchDiscriminatorOutput real;
-    {
-      at::NoGradGuard no_grad;
-      real = discriminator_->forward(x0);
-    }
-    at::Tensor adversarial = -fake.logits.mean();
-    for (std::size_t l = 0; l < fake.features.size(); ++l)
-      adversarial = adversarial + (fake.features[l] - real.features[l]).abs().mean();
-    auto& w = generator_->last_layer_weight();
-    const auto grad_gt = torch::autograd::grad({regression}, {w}, {}, true)[0].norm();
-    const auto grad_adv = torch::autograd::grad({adversarial}, {w}, {}, true)[0].norm();
-    return {adversarial, adaptive_adversarial_weight(grad_gt, grad_adv)};
-  }
-
   static torch::optim::AdamWOptions adamw(double lr, double weight_decay) {
     return torch::optim::AdamWOptions(lr).weight_decay(weight_decay);
   }
@@ -372,14 +300,14 @@ class Davi {
   operators::GaussianNoise noise_;
   EpsilonFn teacher_;
   Options options_;
-  Sched schedule_;
+  GroundTruthRegression regression_;
+  schedules::DiscreteSchedule schedule_;
   Div divergence_;
   Br bridge_;
   Net generator_, ema_generator_, fake_score_;
   ForeachAdamW phi_optimizer_, psi_optimizer_;
   Ema ema_;
-  networks::PatchDiscriminator discriminator_{nullptr};
-  std::unique_ptr<ForeachAdamW> discriminator_optimizer_;
+  std::optional<AdversarialTerm> adversarial_;
   Rng rng_;
   std::int64_t step_ = 0;
 };

@@ -68,11 +68,8 @@ concept ResumableTrainer = requires(T& t, Rng& batches, torch::serialize::Output
 /// optimizer, step and rng (what most trainers' save/load hold, beside their own extras).
 inline void save_network_state(torch::serialize::OutputArchive& archive, torch::nn::Module& net,
                                torch::optim::Optimizer& optimizer, std::int64_t step, const Rng& rng) {
-  torch::serialize::OutputArchive net_archive, optimizer_archive;
-  net.save(net_archive);
-  optimizer.save(optimizer_archive);
-  archive.write("net", net_archive);
-  archive.write("optimizer", optimizer_archive);
+  write_part(archive, "net", net);
+  write_part(archive, "optimizer", optimizer);
   archive.write("step", at::tensor(step));
   rng.save(archive, "rng");
 }
@@ -80,11 +77,8 @@ inline void save_network_state(torch::serialize::OutputArchive& archive, torch::
 /// Restores what save_network_state wrote; returns the step count.
 inline std::int64_t load_network_state(torch::serialize::InputArchive& archive, torch::nn::Module& net,
                                        torch::optim::Optimizer& optimizer, Rng& rng) {
-  torch::serialize::InputArchive net_archive, optimizer_archive;
-  archive.read("net", net_archive);
-  archive.read("optimizer", optimizer_archive);
-  net.load(net_archive);
-  optimizer.load(optimizer_archive);
+  DAVI_CHECK(read_part(archive, "net", net) && read_part(archive, "optimizer", optimizer),
+             "training state: no network or optimiser state");
   at::Tensor step;
   archive.read("step", step);
   rng.load(archive, "rng", "");

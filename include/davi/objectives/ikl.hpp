@@ -9,6 +9,7 @@
 
 #include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/objectives/score_difference.hpp"
 #include "davi/schedules/discrete.hpp"
 
 namespace davi::objectives {
@@ -38,6 +39,12 @@ class Ikl {
   }
   /// Times the fake score s_psi is trained on: the same range.
   int t_max() const { return options_.t_max; }
+  /// The phi-loss term: at times sample_times draws, mean(weight(t) sg(eps_theta - eps_psi)(x_t, t) * x_hat).
+  at::Tensor surrogate(const at::Tensor& x_hat, const EpsilonFunction& teacher, const EpsilonFunction& fake_score,
+                       const schedules::DiscreteSchedule& schedule, Rng& rng) const {
+    const auto t = sample_times(x_hat.size(0), rng);
+    return score_difference_surrogate(x_hat, t, weight(t), teacher, fake_score, schedule, rng);
+  }
   const Options& options() const { return options_; }
 
  private:

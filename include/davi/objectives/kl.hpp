@@ -5,6 +5,7 @@
 
 #include "davi/core/options.hpp"
 #include "davi/concepts.hpp"
+#include "davi/objectives/score_difference.hpp"
 #include "davi/schedules/discrete.hpp"
 
 namespace davi::objectives {
@@ -32,6 +33,12 @@ class Kl {
   at::Tensor weight(const at::Tensor& t) const { return at::ones(t.sizes(), t.options().dtype(at::kFloat)); }
   /// The fake score is trained on times up to and including the one used.
   int t_max() const { return options_.time + 1; }
+  /// The phi-loss term: at times sample_times draws, mean(weight(t) sg(eps_theta - eps_psi)(x_t, t) * x_hat).
+  at::Tensor surrogate(const at::Tensor& x_hat, const EpsilonFunction& teacher, const EpsilonFunction& fake_score,
+                       const schedules::DiscreteSchedule& schedule, Rng& rng) const {
+    const auto t = sample_times(x_hat.size(0), rng);
+    return score_difference_surrogate(x_hat, t, weight(t), teacher, fake_score, schedule, rng);
+  }
   const Options& options() const { return options_; }
 
  private:

@@ -20,12 +20,7 @@ inline torch::Tensor x0_from_eps(const schedules::DiscreteSchedule& s, const tor
   return (x_t - s.sigma(t).view(shape) * eps) / s.alpha(t).view(shape);
 }
 
-/// x_t = alpha_t x0 + sigma_t eps.
-inline torch::Tensor diffuse(const schedules::DiscreteSchedule& s, const torch::Tensor& x0, const torch::Tensor& t,
-                             const torch::Tensor& eps) {
-  const auto shape = std::vector<int64_t>{-1, 1, 1, 1};
-  return s.alpha(t).view(shape) * x0 + s.sigma(t).view(shape) * eps;
-}
+using schedules::diffuse;  // x_t = alpha_t x0 + sigma_t eps (schedules/discrete.hpp)
 
 class ScorePrior {
  public:

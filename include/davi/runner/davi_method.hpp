@@ -1,5 +1,5 @@
 #pragma once
-// The registry entry "davi": trains Davi<Op, SqrtLinear, Divergence, Bridge> from the committed prior on
+// The registry entry "davi": trains Davi<Op, Divergence, Bridge> from the committed prior (and its schedule) on
 // the train split (less the validation images), resumably, with fresh measurement noise every step;
 // then samples with one EMA-generator evaluation per sample (NFE 1, no backprops).
 #include <torch/torch.h>
@@ -60,7 +60,7 @@ struct DaviMethod {
  private:
   template <class Op, class Div, class Br>
   class Run final : public Method {
-    using Davi = amortized::Davi<Op, schedules::SqrtLinear, Div, Br>;
+    using Davi = amortized::Davi<Op, Div, Br>;
 
    public:
     Run(const Options& o, Op op, const typename Div::Options& div, const typename Br::Options& bridge,
@@ -93,9 +93,7 @@ struct DaviMethod {
     static Davi make_davi(const Options& o, Op op, const typename Div::Options& div,
                           const typename Br::Options& bridge, const MethodEnv& env) {
       auto p = prior::load_prior(env.prior, env.device);
-      DAVI_CHECK(p.schedule().betas().allclose(schedules::SqrtLinear().betas(), 0, 1e-12), "prior: ", env.prior,
-                 " was not trained with the sqrt_linear schedule, which DAVI uses (reference/davi-method.md 9.1)");
-      return Davi::from_prior(p, std::move(op), env.noise, o.optimisation, {}, div, bridge, env.seed, env.device);
+      return Davi::from_prior(p, std::move(op), env.noise, o.optimisation, div, bridge, env.seed, env.device);
     }
 
     Options options_;

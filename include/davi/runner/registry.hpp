@@ -7,7 +7,7 @@
 
 #include "davi/bridges/bridges.hpp"
 #include "davi/concepts.hpp"
-#include "davi/data/fashion_mnist.hpp"
+#include "davi/data/data.hpp"
 #include "davi/metrics/metrics.hpp"
 #include "davi/objectives/objectives.hpp"
 #include "davi/operators/operators.hpp"

@@ -4,6 +4,8 @@
 // return float32 values on that device.
 #include <ATen/ATen.h>
 
+#include <vector>
+
 #include "davi/core/check.hpp"
 #include "davi/core/time_table.hpp"
 
@@ -55,5 +57,11 @@ class DiscreteSchedule {
   at::Tensor alpha_bar_;
   TimeTable beta_table_, alpha_bar_table_, alpha_table_, sigma_table_;
 };
+
+/// x_t = alpha_t x0 + sigma_t eps: images x0 (N x ...) diffused to the times t (N values).
+inline at::Tensor diffuse(const DiscreteSchedule& s, const at::Tensor& x0, const at::Tensor& t, const at::Tensor& eps) {
+  const auto shape = std::vector<int64_t>{-1, 1, 1, 1};
+  return s.alpha(t).view(shape) * x0 + s.sigma(t).view(shape) * eps;
+}
 
 }  // namespace davi::schedules

@@ -15,6 +15,7 @@
 
 #include "davi/prior/checkpoint.hpp"
 #include "davi/runner/runner.hpp"
+#include "davi/runner/summary.hpp"
 #include "test_helpers.hpp"
 #include "tiny_models.hpp"
 
@@ -107,6 +108,41 @@ std::string plan_error(Edit&& edit) {
     return e.what();
   }
   return "(no error)";
+}
+
+TEST(Summary, LabelsKeepNestedOptionsSoRunsThatDifferOnlyThereStayDistinct) {
+  EXPECT_EQ(runner::value_label(json("kl")), "kl");
+  EXPECT_EQ(runner::value_label(json(0.1)), "0.1");
+  EXPECT_EQ(runner::value_label(json::parse(R"({"name": "dps", "zeta": 0.3})")), "dps(zeta=0.3)");
+  const auto slow = json::parse(R"({"name": "davi", "lr": 1e-4, "ema": {"beta": 0.999}})");
+  const auto fast = json::parse(R"({"name": "davi", "lr": 1e-4, "ema": {"beta": 0.99}})");
+  EXPECT_EQ(runner::value_label(slow), runner::value_label(fast));  // short labels show top-level values only
+  EXPECT_EQ(runner::value_label(slow, /*nested=*/true), "davi(ema.beta=0.999,lr=0.0001)");
+  EXPECT_NE(runner::value_label(slow, true), runner::value_label(fast, true));
+  EXPECT_EQ(runner::value_label(json::parse(R"({"name": "davi", "divergence": {"name": "ikl", "t_max": 400}})"), true),
+            "davi(divergence=ikl(t_max=400))");
+}
+
+TEST(Summary, RunsWhoseShortLabelsClashAreLabelledWithTheirNestedOptions) {
+  const auto dir = davi::testing::temp_dir("summary_labels");
+  runner::Plan plan;
+  plan.output = dir;
+  for (const double beta : {0.999, 0.99}) {
+    runner::PlannedRun run;
+    run.kind = "inverse_problem";
+    run.assignment = {{"method", {{"name", "davi"}, {"ema", {{"beta", beta}}}}}};
+    run.context.run_id = beta == 0.999 ? "slow" : "fast";
+    run.context.dir = dir / run.context.run_id;
+    std::filesystem::create_directories(run.context.dir);
+    std::ofstream(run.context.dir / "metrics.json")
+        << json{{"run_id", run.context.run_id}, {"method", {{"name", "davi"}}}, {"nfe", 1}, {"network_backprops", 0},
+                {"seconds_per_image", 0.01}, {"metrics", {{"psnr", 20.0}}}, {"sigma_y", 0.05}}.dump();
+    plan.runs.push_back(run);
+  }
+  const auto table = runner::summary_table(plan);
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.rows[0][1], "davi(ema.beta=0.999)");
+  EXPECT_EQ(table.rows[1][1], "davi(ema.beta=0.99)");
 }
 
 TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {

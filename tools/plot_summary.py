@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Figure of an experiment's runs: one panel per metric, one bar per run, from summary.csv.
+"""Figures of an experiment's runs, from summary.csv:
+  summary.png         one panel per metric, one bar per run (log axis where the values span decades);
+  summary_pareto.png  quality against seconds per image (log x), one point per run, the Pareto front marked.
 
-    tools/plot_summary.py results/<experiment>/summary.csv   ->   results/<experiment>/summary.png
+    tools/plot_summary.py results/<experiment>/summary.csv   ->   summary.png, summary_pareto.png beside it
 
 davi_run calls it after writing the tables. Needs Debian's python3-matplotlib (tools/davi setup installs it),
 hence /usr/bin/python3 rather than whatever python3 comes first on PATH.
@@ -14,6 +16,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
 
 # (column, title, better) for each panel; columns a summary lacks are left out.
 PANELS = [
@@ -46,6 +50,97 @@ def run_labels(rows, columns):
     return labels
 
 
+# (column, axis label, higher is better) for each quality-against-cost panel.
+PARETO = [
+    ("psnr", "PSNR (dB)", True),
+    ("classifier_frechet_distance", "classifier Frechet distance", False),
+]
+SPAN_FOR_LOG = 30  # a bar panel whose positive values span more than this factor gets a log axis
+
+
+def numbers(rows, column):
+    return [float(r[column]) if r.get(column) else float("nan") for r in rows]
+
+
+def pareto_front(costs, qualities, higher_is_better):
+    """Indices of the runs no other run beats on both cost (lower) and quality, ordered by cost."""
+    points = [(c, q if higher_is_better else -q, i) for i, (c, q) in enumerate(zip(costs, qualities))
+              if c == c and q == q and c > 0]
+    front, best = [], float("-inf")
+    for cost, quality, i in sorted(points, key=lambda p: (p[0], -p[1])):
+        if quality > best:
+            front.append(i)
+            best = quality
+    return front
+
+
+def save(fig, out):
+    tmp = out + ".tmp.png"
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")  # "tight" keeps a key placed beside the panels
+    os.replace(tmp, out)  # atomic: a reader never sees half a figure
+    plt.close(fig)
+    print(f"figure: {out}")
+
+
+def tick_labels(ax, labels):
+    """Stacked labels under the bars when few; numbers when many (the figure's key names them), so
+    neighbouring labels never overlap."""
+    ax.set_xticks(range(len(labels)))
+    if len(labels) <= 6:
+        ax.set_xticklabels(labels, fontsize=7)
+    else:
+        ax.set_xticklabels([str(i + 1) for i in range(len(labels))], fontsize=6)
+
+
+def log_axis(axis, values):
+    """A log axis whose labels never overlap: decades when the values span more than ten, else four
+    ticks spread over the range (a narrow log range would otherwise print crowded minor labels)."""
+    positive = [v for v in values if v == v and v > 0]
+    axis.set_minor_formatter(NullFormatter())
+    if positive and max(positive) <= 10 * min(positive):
+        low, high = min(positive), max(positive)
+        ticks = [low * (high / low) ** (k / 3) for k in range(4)] if high > low else [low]
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
+
+
+def plot_pareto(rows, labels, experiment, out):
+    panels = [p for p in PARETO if any(r.get(p[0]) for r in rows)]
+    if not panels or not any(r.get("seconds_per_image") for r in rows):
+        return
+    costs = numbers(rows, "seconds_per_image")
+    few = len(rows) <= 6  # few runs: names beside the points; more: a numbered legend
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels) + (0 if few else 4), 4.8), squeeze=False)
+    for ax, (column, title, higher) in zip(axes.flat, panels):
+        qualities = numbers(rows, column)
+        for i, (cost, quality) in enumerate(zip(costs, qualities)):
+            name = labels[i].replace("\n", " ")
+            ax.scatter(cost, quality, color=f"C{i % 10}", marker="os^Dv"[i // 10 % 5], s=30, zorder=3,
+                       label=None if few else f"{i + 1}: {name}")
+            ax.annotate(name if few else str(i + 1), (cost, quality), fontsize=6, xytext=(4, 3),
+                        textcoords="offset points")
+        front = pareto_front(costs, qualities, higher)
+        (line,) = ax.plot([costs[i] for i in front], [qualities[i] for i in front], color="k", linewidth=1,
+                          linestyle="--", zorder=2, label="Pareto front")
+        ax.set_xscale("log")
+        log_axis(ax.xaxis, costs)
+        if not higher and all(q > 0 for q in qualities if q == q):
+            ax.set_yscale("log")
+            log_axis(ax.yaxis, qualities)
+        ax.set_xlabel("seconds per image (log)", fontsize=8)
+        ax.set_ylabel(title, fontsize=8)
+        ax.set_title(f"{title} against cost ({'higher' if higher else 'lower'} is better)", fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.legend(handles=[line], fontsize=6)
+    if not few:  # the numbered runs, once, right of the panels
+        points = [h for h in axes.flat[0].collections if h.get_label() and not h.get_label().startswith("_")]
+        axes.flat[-1].legend(handles=points + [line], fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                             borderaxespad=0)
+    fig.suptitle(f"{experiment}: quality against seconds per image, {len(rows)} runs", fontsize=10)
+    fig.tight_layout()
+    save(fig, out)
+
+
 def main(path):
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
@@ -55,37 +150,39 @@ def main(path):
         return 0
     panels = [p for p in PANELS if p[0] in columns and any(r[p[0]] for r in rows)]
     labels = run_labels(rows, columns)
-    width = max(2.8, 0.55 * len(rows) + 1.2)
-    ncols = min(4, len(panels))
+    width = max(2.8, 0.3 * len(rows) + 1.2) if len(rows) > 6 else max(2.8, 0.55 * len(rows) + 1.2)
+    ncols = min(4 if len(rows) <= 6 else 2 if len(rows) <= 14 else 1, len(panels))
     nrows = (len(panels) + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3.8 * nrows), squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
     for ax, (column, title, better) in zip(axes.flat, panels):
-        values = [float(r[column]) if r[column] else float("nan") for r in rows]
+        values = numbers(rows, column)
         ax.bar(range(len(rows)), values, color=[f"C{i % 10}" for i in range(len(rows))])
-        if column == "seconds_per_image":
+        positive = [v for v in values if v == v and v > 0]
+        if column == "seconds_per_image" or (len(positive) == len(values) and max(positive) > SPAN_FOR_LOG * min(positive)):
             ax.set_yscale("log")
+            log_axis(ax.yaxis, values)
+            title = title if "(log)" in title else f"{title} (log)"
         if column == "consistency" and rows[0].get("sigma_y"):
             ax.axhline(float(rows[0]["sigma_y"]), color="k", linestyle="--", linewidth=1, label="sigma_y")
             ax.legend(fontsize=7)
         ax.set_title(f"{title}\n({better} is better)" if better not in ("-", "sigma_y") else title, fontsize=9)
-        ax.set_xticks(range(len(rows)))
-        ax.set_xticklabels(labels, fontsize=7, rotation=0)
+        tick_labels(ax, labels)
         ax.tick_params(axis="y", labelsize=7)
     experiment = os.path.basename(os.path.dirname(os.path.abspath(path)))
     fig.suptitle(f"{experiment}: {len(rows)} runs (from {os.path.basename(path)})", fontsize=10)
     fig.tight_layout()
-    out = os.path.join(os.path.dirname(path), "summary.png")
-    tmp = out + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, out)  # atomic: a reader never sees half a figure
-    print(f"figure: {out}")
+    if len(rows) > 6:  # the key of the numbered bars
+        key = [Patch(color=f"C{i % 10}", label=f"{i + 1}: {label.replace(chr(10), ' ')}") for i, label in enumerate(labels)]
+        fig.legend(handles=key, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95), borderaxespad=0)
+    save(fig, os.path.join(os.path.dirname(path), "summary.png"))
+    plot_pareto(rows, labels, experiment, os.path.join(os.path.dirname(path), "summary_pareto.png"))
     return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        print("usage: tools/plot_summary.py results/<experiment>/summary.csv", file=sys.stderr)
         sys.exit(2)
     sys.exit(main(sys.argv[1]))

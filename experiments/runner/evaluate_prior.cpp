@@ -14,10 +14,6 @@ namespace davi::runner {
 
 void EvaluatePrior::validate(const Config& e) {
   DAVI_CHECK(std::filesystem::is_regular_file(e.prior), "prior: file not found: ", e.prior);
-  DAVI_CHECK(e.test_images >= 1 && e.test_images <= 10000, "test_images: expected a value in [1, 10000], got ",
-             e.test_images);
-  DAVI_CHECK(e.batch_size >= 1 && e.batch_size <= 10000, "batch_size: expected a value in [1, 10000], got ",
-             e.batch_size);
 }
 
 void EvaluatePrior::run(const Config& e, const RunContext& ctx) {

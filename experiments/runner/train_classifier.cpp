@@ -79,8 +79,6 @@ double classifier_accuracy(networks::FeatureClassifier& net, const at::Tensor& i
 
 void TrainClassifier::validate(const Config& e) {
   davi::validate(e.training.loop, "training");
-  DAVI_CHECK(e.training.batch_size > 0, "training.batch_size: expected a positive integer, got ",
-             e.training.batch_size);
   DAVI_CHECK(e.network.image_size % 4 == 0, "network.image_size: expected a multiple of 4, got ",
              e.network.image_size);
 }

@@ -14,13 +14,7 @@
 namespace davi::runner {
 
 void TrainPrior::validate(const Config& e) {
-  DAVI_CHECK(e.data.dataset == "fashion_mnist", "data.dataset: unknown \"", e.data.dataset,
-             "\"; expected one of: fashion_mnist");
   davi::validate(e.training.loop, "training");
-  DAVI_CHECK(e.training.batch_size > 0, "training.batch_size: expected a positive integer, got ",
-             e.training.batch_size);
-  DAVI_CHECK(e.training.ema_decay >= 0 && e.training.ema_decay < 1, "training.ema_decay: expected a value in [0, 1)");
-  DAVI_CHECK(e.samples.count > 0 && e.samples.steps > 0, "samples: count and steps must be positive");
 }
 
 void TrainPrior::run(const Config& e, const RunContext& ctx) {

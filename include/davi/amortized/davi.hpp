@@ -153,7 +153,6 @@ class Davi {
     losses.adversarial = losses.adversarial_weight = losses.discriminator = zero;
     const at::Tensor y = measure(x0, rng_);
     const at::Tensor y_lift = op_.lift(y);
-    const auto n = x0.size(0);
 
     // (a) psi-step: DSM of the fake score on detached generator samples, at times below t_max.
     generator_->eval();

@@ -5,6 +5,7 @@
 // The run itself is compiled into davi_runner (experiments/runner/evaluate_prior.cpp).
 #include <nlohmann/json.hpp>
 
+#include "davi/core/options.hpp"
 #include "davi/runner/run_context.hpp"
 #include "davi/runner/run_options.hpp"
 
@@ -23,8 +24,8 @@ struct EvaluatePrior {
     void visit(V&& v) {
       run.visit(v);
       v("prior", prior, "prior checkpoint (prior.pt of a train_prior run)");
-      v("test_images", test_images, "first test images of Fashion-MNIST to evaluate on (1 to 10000)");
-      v("batch_size", batch_size, "images per network evaluation");
+      v("test_images", test_images, "first test images of Fashion-MNIST to evaluate on (1 to 10000)", in_range(1, 10000));
+      v("batch_size", batch_size, "images per network evaluation", in_range(1, 10000));
     }
   };
 

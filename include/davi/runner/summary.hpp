@@ -15,15 +15,25 @@
 
 namespace davi::runner {
 
-/// A sweep value as a short label: "kl", "ikl(t_max=400)", "dps(zeta=0.3)", "0.1". A policy's nested
-/// options (objects, lists) are left out; its metrics.json has them all.
-inline std::string value_label(const nlohmann::json& value) {
+/// A sweep value as a label: "kl", "ikl(t_max=400)", "dps(zeta=0.3)", "0.1". Short (the default): a policy's
+/// top-level options of one value only. With `nested`, every option as it was given, nested ones with dotted
+/// keys ("davi(divergence=ikl(t_max=400),ema.beta=0.99)"): the summary uses it for runs whose short labels
+/// clash, so runs that differ only in a nested option stay distinct.
+inline std::string value_label(const nlohmann::json& value, bool nested = false) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_object() && value.contains("name") && value["name"].is_string()) {
-    std::string label = value["name"].get<std::string>(), options;
-    for (const auto& [key, v] : value.items())
-      if (key != "name" && v.is_primitive()) options += (options.empty() ? "" : ",") + key + "=" + value_label(v);
-    return options.empty() ? label : label + "(" + options + ")";
+    std::string options;
+    const auto add = [&](const auto& self, const std::string& prefix, const nlohmann::json& object) -> void {
+      for (const auto& [key, v] : object.items()) {
+        if (prefix.empty() && key == "name") continue;
+        if (!nested && !v.is_primitive()) continue;
+        if (v.is_object() && !v.contains("name")) self(self, prefix + key + ".", v);
+        else options += (options.empty() ? "" : ",") + prefix + key + "=" + value_label(v, nested);
+      }
+    };
+    add(add, "", value);
+    const auto name = value["name"].get<std::string>();
+    return options.empty() ? name : name + "(" + options + ")";
   }
   return value.dump();
 }
@@ -47,11 +57,12 @@ inline std::string format_number(const nlohmann::json& v) { return v.is_null() ?
 /// `m`; throws nlohmann::json::exception when a field is missing or of the wrong type.
 inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohmann::json& m,
                                             const std::vector<std::string>& axes,
-                                            const std::vector<std::string>& metric_names) {
+                                            const std::vector<std::string>& metric_names, bool nested_labels) {
   std::vector<std::string> row = {run.context.run_id};
-  for (const auto& axis : axes) row.push_back(run.assignment.contains(axis) ? value_label(run.assignment[axis]) : "");
+  for (const auto& axis : axes)
+    row.push_back(run.assignment.contains(axis) ? value_label(run.assignment[axis], nested_labels) : "");
   // A method axis labels the method with its options; otherwise the name says it.
-  row.push_back(run.assignment.contains("method") ? value_label(run.assignment["method"])
+  row.push_back(run.assignment.contains("method") ? value_label(run.assignment["method"], nested_labels)
                                                   : m.at("method").at("name").get<std::string>());
   row.push_back(format_number(m.at("nfe")));
   row.push_back(format_number(m.at("network_backprops")));
@@ -78,16 +89,26 @@ inline SummaryTable summary_table(const Plan& plan) {
                                              "training_seconds"});
   table.columns.insert(table.columns.end(), metric_names.begin(), metric_names.end());
   table.columns.push_back("sigma_y");
-  for (const auto& run : plan.runs) {
-    if (run.kind != InverseProblem::name || run.status() != "finished") continue;  // status parsed the file
-    const auto metrics_path = run.context.dir / "metrics.json";
-    std::ifstream in(metrics_path);
-    try {
-      table.rows.push_back(summary_row(run, nlohmann::json::parse(in), axes, metric_names));
-    } catch (const nlohmann::json::exception&) {
-      detail::fail(metrics_path.string(), ": not a davi inverse_problem metrics file (a field is missing or of the ",
-                   "wrong type); rerun the run or remove the file");
+  const auto labels_of = [&](const std::vector<std::string>& row) {  // the sweep values and the method
+    return std::vector<std::string>(row.begin() + 1, row.begin() + 2 + static_cast<std::ptrdiff_t>(axes.size()));
+  };
+  for (const bool nested : {false, true}) {
+    table.rows.clear();
+    for (const auto& run : plan.runs) {
+      if (run.kind != InverseProblem::name || run.status() != "finished") continue;  // status parsed the file
+      const auto metrics_path = run.context.dir / "metrics.json";
+      std::ifstream in(metrics_path);
+      try {
+        table.rows.push_back(summary_row(run, nlohmann::json::parse(in), axes, metric_names, nested));
+      } catch (const nlohmann::json::exception&) {
+        detail::fail(metrics_path.string(), ": not a davi inverse_problem metrics file (a field is missing or of ",
+                     "the wrong type); rerun the run or remove the file");
+      }
     }
+    bool clash = false;  // two runs with the same labels: label every run with its nested options too
+    for (std::size_t i = 0; i < table.rows.size() && !clash; ++i)
+      for (std::size_t j = 0; j < i && !clash; ++j) clash = labels_of(table.rows[i]) == labels_of(table.rows[j]);
+    if (!clash) break;
   }
   return table;
 }

@@ -21,7 +21,7 @@ struct ClassifierTrainingOptions {
   template <class V>
   void visit(V&& v) {
     loop.visit(v);
-    v("batch_size", batch_size, "images per step");
+    v("batch_size", batch_size, "images per step", at_least(1));
     v("lr", lr, "AdamW learning rate");
     v("weight_decay", weight_decay, "AdamW weight decay");
   }

@@ -20,9 +20,9 @@ struct PriorDataOptions {
   std::int64_t test_limit = 2000;  // test images for the held-out DSM loss
   template <class V>
   void visit(V&& v) {
-    v("dataset", dataset, "data set: fashion_mnist");
-    v("train_limit", train_limit, "train images used (0 = all 60000)");
-    v("test_limit", test_limit, "test images for the held-out DSM loss");
+    v("dataset", dataset, "data set: fashion_mnist", one_of(policy_name_list<DatasetTypes>()));
+    v("train_limit", train_limit, "train images used (0 = all 60000)", at_least(0));
+    v("test_limit", test_limit, "test images for the held-out DSM loss", at_least(0));
   }
 };
 
@@ -32,8 +32,8 @@ struct PriorSampleOptions {
   double eta = 0.0;
   template <class V>
   void visit(V&& v) {
-    v("count", count, "unconditional samples drawn at the end");
-    v("steps", steps, "DDIM steps per sample");
+    v("count", count, "unconditional samples drawn at the end", at_least(1));
+    v("steps", steps, "DDIM steps per sample", at_least(1));
     v("eta", eta, "DDIM eta (0 deterministic, 1 ancestral-like)");
   }
 };

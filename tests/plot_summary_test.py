@@ -1,0 +1,36 @@
+#!/usr/bin/python3
+"""Checks tools/plot_summary.py: the Pareto front on a known set of runs, and both figures from a small
+summary.csv (ctest: plot_summary). Exits non-zero on any mismatch."""
+import csv
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import plot_summary  # noqa: E402
+
+# Cost (lower better) and PSNR (higher better): run 2 is beaten by run 1 (cheaper, better); run 4 by run 3.
+costs = [1e-3, 2e-3, 0.1, 0.2, 1.0]
+psnr = [20.0, 19.0, 24.0, 23.0, 25.0]
+front = plot_summary.pareto_front(costs, psnr, higher_is_better=True)
+assert front == [0, 2, 4], front
+# A distance (lower better): the same points, quality reversed.
+distance = [50.0, 60.0, 20.0, 25.0, 30.0]
+front = plot_summary.pareto_front(costs, distance, higher_is_better=False)
+assert front == [0, 2], front
+# Missing values (a diverged run) are left out, never on the front.
+assert plot_summary.pareto_front([1.0, float("nan")], [1.0, 2.0], True) == [0]
+
+with tempfile.TemporaryDirectory() as folder:
+    path = os.path.join(folder, "summary.csv")
+    columns = ["run_id", "method", "nfe", "network_backprops", "seconds_per_image", "training_seconds", "psnr",
+               "psnr_of_mean", "classifier_frechet_distance", "sigma_y"]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for i, (c, p, d) in enumerate(zip(costs, psnr, distance)):
+            writer.writerow([f"run{i}", f"m{i}", 1, 0, c, 0, p, p, d, 0.05])
+    assert plot_summary.main(path) == 0
+    for name in ("summary.png", "summary_pareto.png"):
+        assert os.path.getsize(os.path.join(folder, name)) > 1000, name
+print("plot_summary: ok")

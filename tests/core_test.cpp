@@ -191,6 +191,47 @@ TEST(Options, ReadStrictlyWithJsonPaths) {
   EXPECT_DAVI_ERROR(options_from_json<Outer>(nlohmann::json::parse("[1]"), "m"), "m: expected an object");
 }
 
+/// Options with a constraint on each kind of field, for the test below.
+struct Bounded {
+  int steps = 1;
+  std::int64_t seed = 0;
+  double rate = 0.5;
+  std::string mode = "a";
+  std::vector<std::string> names = {"a"};
+  template <class V>
+  void visit(V&& v) {
+    v("steps", steps, "steps", at_least(1));
+    v("seed", seed, "seed");
+    v("rate", rate, "rate", in_range_below(0, 1));
+    v("mode", mode, "mode", one_of({"a", "b"}));
+    v("names", names, "names", one_of({"a", "b"}));
+  }
+};
+
+TEST(Options, RefuseIntegersTheFieldCannotHoldAndValuesOutsideTheirConstraint) {
+  const auto read = [](const char* text) { return options_from_json<Bounded>(nlohmann::json::parse(text), "m"); };
+  EXPECT_DAVI_ERROR(read(R"({"steps": 99999999999})"), "m.steps: 99999999999 is out of range for this option");
+  EXPECT_DAVI_ERROR(read(R"({"steps": 18446744073709551615})"), "m.steps: 18446744073709551615 is out of range");
+  EXPECT_EQ(read(R"({"seed": 9223372036854775807})").seed, std::numeric_limits<std::int64_t>::max());
+  EXPECT_DAVI_ERROR(read(R"({"seed": 9223372036854775808})"), "m.seed: 9223372036854775808 is out of range");
+  EXPECT_DAVI_ERROR(read(R"({"steps": 0})"), "m.steps: expected a value >= 1, got 0");
+  EXPECT_DAVI_ERROR(read(R"({"rate": 1.0})"), "m.rate: expected a value in [0, 1), got 1");
+  EXPECT_DAVI_ERROR(read(R"({"rate": 1e308})"), "m.rate: expected a value in [0, 1), got 1e+308");
+  EXPECT_DAVI_ERROR(read(R"({"mode": "c"})"), "m.mode: unknown \"c\"; expected one of: a, b");
+  EXPECT_DAVI_ERROR(read(R"({"names": ["a", "z"]})"), "m.names[1]: unknown \"z\"; expected one of: a, b");
+  EXPECT_EQ(read(R"({"steps": 7, "rate": 0.0, "mode": "b"})").steps, 7);
+  // Options built in C++ are checked by check_options, named by the policy.
+  Bounded bad;
+  bad.rate = -0.1;
+  EXPECT_DAVI_ERROR(check_options(bad, "thing"), "thing.rate: expected a value in [0, 1), got -0.1");
+  EXPECT_NO_THROW(check_options(Bounded{}, "thing"));
+  // --list shows the constraint.
+  const auto doc = options_documentation<Bounded>();
+  EXPECT_EQ(doc[0]["constraint"], ">= 1");
+  EXPECT_EQ(doc[2]["constraint"], "in [0, 1)");
+  EXPECT_FALSE(doc[1].contains("constraint"));
+}
+
 TEST(Options, WriteAndDocumentEveryField) {
   Outer o;
   o.inner.depth = 7;

@@ -11,12 +11,14 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "davi/core/check.hpp"
@@ -101,6 +103,12 @@ inline Constraint one_of(std::vector<std::string> choices) {
   return c;
 }
 
+/// The options of a policy that has none (a metric, a data set): still visitable, so --list shows the policy.
+struct NoOptions {
+  template <class V>
+  void visit(V&&) {}
+};
+
 template <class O>
 concept VisitableOptions = requires(O& o) { o.visit([](const char*, auto&, const char*, const Constraint& = {}) {}); };
 
@@ -159,6 +167,12 @@ void read_value(const nlohmann::json& j, T& out, const std::string& path) {
     out = j.get<bool>();
   } else if constexpr (std::is_integral_v<T>) {
     if (!j.is_number_integer()) wrong();
+    // JSON integers are 64-bit; a value the field cannot hold would wrap silently (99999999999 -> a negative int).
+    const bool fits = j.is_number_unsigned() ? std::in_range<T>(j.get<std::uint64_t>())
+                                             : std::in_range<T>(j.get<std::int64_t>());
+    if (!fits)
+      fail(path, ": ", j.dump(), " is out of range for this option (", std::numeric_limits<T>::min(), " to ",
+           std::numeric_limits<T>::max(), ")");
     out = j.get<T>();
   } else if constexpr (std::is_floating_point_v<T>) {
     if (!j.is_number()) wrong();

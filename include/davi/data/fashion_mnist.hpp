@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "davi/core/check.hpp"
+#include "davi/core/options.hpp"
 #include "davi/core/shape.hpp"
 #include "davi/data/idx.hpp"
 
@@ -60,10 +61,7 @@ inline LabelledImages load_fashion_mnist(const std::string& split, std::int64_t 
 /// inputs, the ranges of evaluation.images and data.validation_images) and how it loads a split.
 struct FashionMnist {
   static constexpr std::string_view name = "fashion_mnist";
-  struct Options {
-    template <class V>
-    void visit(V&&) {}
-  };
+  using Options = NoOptions;
 
   explicit FashionMnist(const Options& = {}) {}
 

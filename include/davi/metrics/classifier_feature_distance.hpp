@@ -9,6 +9,7 @@
 #include <array>
 
 #include "davi/core/check.hpp"
+#include "davi/core/options.hpp"
 #include "davi/networks/feature_classifier.hpp"
 #include "davi/metrics/metric_batch.hpp"
 
@@ -36,10 +37,7 @@ struct ClassifierFeatureDistance {
   static constexpr std::array<std::string_view, 1> reports = {name};
   static constexpr bool needs_classifier = true;
   static constexpr int min_samples = 1;
-  struct Options {
-    template <class V>
-    void visit(V&&) {}
-  };
+  using Options = NoOptions;
   explicit ClassifierFeatureDistance(const Options& = {}) {}
   NamedValues values(const MetricBatch& b) const {
     auto net = b.classifier;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "davi/metrics/frechet_distance.hpp"
+#include "davi/core/options.hpp"
 #include "davi/metrics/metric_batch.hpp"
 
 namespace davi::metrics {
@@ -19,10 +20,7 @@ class ClassifierFrechetDistance {
   static constexpr std::array<std::string_view, 1> reports = {name};
   static constexpr bool needs_classifier = true;
   static constexpr int min_samples = 1;
-  struct Options {
-    template <class V>
-    void visit(V&&) {}
-  };
+  using Options = NoOptions;
   explicit ClassifierFrechetDistance(const Options& = {}) {}
 
   void add(const MetricBatch& b) {

@@ -6,6 +6,7 @@
 #include <array>
 
 #include "davi/core/check.hpp"
+#include "davi/core/options.hpp"
 #include "davi/metrics/metric_batch.hpp"
 
 namespace davi::metrics {
@@ -23,10 +24,7 @@ struct Consistency {
   static constexpr std::array<std::string_view, 1> reports = {name};
   static constexpr bool needs_classifier = false;
   static constexpr int min_samples = 1;
-  struct Options {
-    template <class V>
-    void visit(V&&) {}
-  };
+  using Options = NoOptions;
   explicit Consistency(const Options& = {}) {}
   NamedValues values(const MetricBatch& b) const {
     return {{"consistency", mean_over_samples(b, [&](const at::Tensor& s) { return consistency(b.y, b.forward(s)); })}};

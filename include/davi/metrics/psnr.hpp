@@ -6,6 +6,7 @@
 #include <array>
 
 #include "davi/core/check.hpp"
+#include "davi/core/options.hpp"
 #include "davi/metrics/metric_batch.hpp"
 
 namespace davi::metrics {
@@ -28,10 +29,7 @@ struct Psnr {
   static constexpr std::array<std::string_view, 2> reports = {"psnr", "psnr_of_mean"};
   static constexpr bool needs_classifier = false;
   static constexpr int min_samples = 1;
-  struct Options {
-    template <class V>
-    void visit(V&&) {}
-  };
+  using Options = NoOptions;
   explicit Psnr(const Options& = {}) {}
   NamedValues values(const MetricBatch& b) const {
     return {{"psnr", mean_over_samples(b, [&](const at::Tensor& s) { return psnr(s, b.truth); })},

@@ -336,7 +336,7 @@ TEST(PriorTrainer, ResumingGivesTheSameRunAsNotStopping) {
 }
 
 TEST(TrainingLoop, ChecksItsOptions) {
-  EXPECT_DAVI_ERROR(validate(TrainingLoopOptions{.steps = 0}, "training"), "training.steps: expected a positive");
+  EXPECT_DAVI_ERROR(validate(TrainingLoopOptions{.steps = 0}, "training"), "training.steps: expected a value >= 1, got 0");
   EXPECT_DAVI_ERROR(validate(TrainingLoopOptions{.steps = 10, .log_every = 4, .checkpoint_every = 6}, "method.training"),
                     "method.training.checkpoint_every: expected a positive multiple of log_every (4), got 6");
   EXPECT_NO_THROW(validate(TrainingLoopOptions{.steps = 10, .log_every = 2, .checkpoint_every = 6}, "training"));

@@ -16,6 +16,7 @@
 #include "davi/prior/checkpoint.hpp"
 #include "davi/runner/runner.hpp"
 #include "davi/runner/summary.hpp"
+#include "image_folder_fixture.hpp"
 #include "test_helpers.hpp"
 #include "tiny_models.hpp"
 
@@ -188,7 +189,7 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
   EXPECT_EQ(plan_error([](json& e) { e["kind"] = "train_davi"; }),
             "kind: unknown \"train_davi\"; expected one of: " + runner::policy_names<runner::KindTypes>());
   EXPECT_EQ(plan_error([](json& e) { e["prior"] = "/nonexistent/prior.pt"; }),
-            "prior: file not found: /nonexistent/prior.pt");
+            "prior: /nonexistent/prior.pt: prior checkpoint not found");
   EXPECT_EQ(plan_error([](json& e) { e["sweep"] = {{"method.lamda_con", {1, 2}}}; }).rfind(
                 "method.lamda_con: unknown key; expected one of: ", 0),
             0u);
@@ -374,7 +375,7 @@ TEST(EvaluatePrior, SameWeightsInFp32AndBf16GiveCloseHeldOutLossesAndRecordTheir
   EXPECT_LT(std::abs(fp32 - bf16), 0.02 * fp32);  // and the same draws give nearly the same loss
   EXPECT_DAVI_ERROR(runner::plan_experiment(json{{"kind", "evaluate_prior"}, {"prior", (f.dir / "none.pt").string()}},
                                             (f.dir / "eval.json").string()),
-                    "prior: file not found");
+                    "prior checkpoint not found");
 }
 
 /// metrics.json without what legitimately differs between two runs of one config (time, place).
@@ -537,6 +538,75 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
                               ": not a davi inverse_problem metrics file"),
             std::string::npos)
       << summary.text;
+}
+
+TEST(ImageFolderData, TrainsAPriorAndAClassifierThenRunsDaviAndBaselinesOn32x32Rgb) {
+  const auto dir = davi::testing::temp_dir("runner_image_folder");
+  davi::testing::write_image_folder(dir / "images", 12, 32);  // 24 files in two class folders, PNG and JPEG
+  const json dataset = {{"name", "image_folder"}, {"path", (dir / "images").string()}, {"test_fraction", 0.25}};
+  const auto run = [&](const json& file, const std::string& name) {
+    const auto plan = runner::plan_experiment(file, (dir / name).string());
+    ::testing::internal::CaptureStdout();
+    runner::execute(plan);
+    ::testing::internal::GetCapturedStdout();
+    return plan;
+  };
+  const json unet = {{"image_channels", 3}, {"image_size", 32}, {"base_channels", 8}, {"channel_mult", {1, 2}},
+                     {"attention_resolutions", {16}}, {"norm_groups", 4}};
+  const json steps = {{"steps", 3}, {"log_every", 1}, {"checkpoint_every", 3}, {"batch_size", 4}};
+  run({{"kind", "train_prior"}, {"seed", 1}, {"threads", 1}, {"output", (dir / "prior").string()},
+       {"data", {{"dataset", dataset}, {"test_limit", 6}}}, {"network", unet}, {"training", steps},
+       {"samples", {{"count", 2}, {"steps", 3}}}},
+      "prior.json");
+  const auto prior_metrics = read_json(dir / "prior" / "metrics.json");
+  EXPECT_EQ(prior_metrics["data"]["name"], "image_folder");
+  EXPECT_EQ(prior_metrics["data"]["train"], 18);
+  EXPECT_EQ(prior_metrics["test_images"], 6);
+  run({{"kind", "train_classifier"}, {"seed", 1}, {"threads", 1}, {"output", (dir / "classifier").string()},
+       {"data", {{"dataset", dataset}}},
+       {"network", {{"image_channels", 3}, {"image_size", 32}, {"channels", 4}, {"embedding", 8}, {"classes", 2}}},
+       {"training", steps}},
+      "classifier.json");
+  EXPECT_EQ(read_json(dir / "classifier" / "metrics.json")["test_images"], 6);
+
+  json experiment = {
+      {"seed", 2},
+      {"threads", 1},
+      {"output", (dir / "out").string()},
+      {"prior", (dir / "prior" / "prior.pt").string()},
+      {"data", {{"dataset", dataset}, {"validation_images", 4}}},
+      {"task", {{"operator", "gaussian_blur"}, {"noise", {{"sigma_y", 0.05}}}}},
+      {"method",
+       {{{"name", "davi"}, {"batch_size", 2}, {"training", {{"steps", 2}, {"log_every", 1}, {"checkpoint_every", 2}}}},
+        {{"name", "dps"}, {"steps", 4}},
+        "lift"}},
+      {"evaluation",
+       {{"images", 4}, {"samples", 2}, {"batch_size", 4}, {"grid_images", 2}, {"grid_samples", 2},
+        {"metrics", {"psnr", {{"name", "ssim"}, {"window", 5}}, "classifier_frechet_distance", "diversity"}},
+        {"classifier", (dir / "classifier" / "classifier.pt").string()}}}};
+  const auto plan = run(experiment, "exp.json");
+  ASSERT_EQ(plan.runs.size(), 3u);
+  for (const auto& r : plan.runs) {
+    const auto m = read_json(r.context.dir / "metrics.json");
+    EXPECT_TRUE(std::isfinite(m["metrics"]["psnr"].get<double>())) << r.context.dir;
+    EXPECT_TRUE(m["metrics"].contains("ssim") && m["metrics"].contains("classifier_frechet_distance"));
+    EXPECT_EQ(m["data"]["image_shape"], json({3, 32, 32}));
+    EXPECT_TRUE(fs::exists(r.context.dir / "samples.png"));
+    EXPECT_EQ(read_json(r.context.dir / "config.json")["evaluation"]["metrics"][1]["window"], 5);
+  }
+
+  // A prior of other images is refused before any work, naming both shapes' sources.
+  davi::testing::write_tiny_models(dir);  // 1 x 28 x 28
+  experiment["prior"] = (dir / "prior.pt").string();
+  EXPECT_DAVI_ERROR(runner::plan_experiment(experiment, (dir / "exp.json").string()),
+                    "prior: " + (dir / "prior.pt").string() +
+                        ":network.image_channels: expected 3 (the data set's), got 1");
+  EXPECT_DAVI_ERROR(runner::plan_experiment(json{{"kind", "train_prior"}, {"data", {{"dataset", dataset}}}},
+                                            (dir / "p.json").string()),
+                    "network.image_channels: expected 3 (the data set's), got 1");
+  experiment["data"]["dataset"]["test_fraction"] = 1.5;
+  EXPECT_DAVI_ERROR(runner::plan_experiment(experiment, (dir / "exp.json").string()),
+                    "data.dataset.test_fraction: expected a value in (0, 1), got 1.5");
 }
 
 TEST(DaviRun, ListShowsEveryRegisteredPolicyWithItsDefaults) {

@@ -8,6 +8,7 @@
 
 #include "davi/data/data.hpp"
 #include "davi/schedules/schedules.hpp"
+#include "image_folder_fixture.hpp"
 #include "test_helpers.hpp"
 
 using namespace davi;
@@ -155,6 +156,115 @@ TEST(Png, GridTilesImagesWithPadding) {
   const auto dir = davi::testing::temp_dir("png");
   data::save_image_grid(dir / "grid.png", images, 3);
   EXPECT_TRUE(std::filesystem::exists(dir / "grid.png"));
+}
+
+TEST(ImageFile, ReadsPngAndJpegInGrayOrRgbAndTellsTheFormatByItsBytes) {
+  const auto dir = davi::testing::temp_dir("image_file");
+  const auto rgb = davi::testing::pattern_image(1, 3, 20);
+  davi::testing::write_png(dir / "rgb.png", rgb);
+  EXPECT_TRUE(data::read_image(dir / "rgb.png", 3).equal(rgb));  // PNG is lossless
+  const auto size = data::read_image_size(dir / "rgb.png");
+  EXPECT_EQ(size.width, 20);
+  EXPECT_EQ(size.height, 20);
+  // A gray pixel stays gray whichever way it is converted; a gray PNG read as RGB repeats its channel.
+  const auto gray = at::full({1, 4, 4}, 100, at::kByte);
+  davi::testing::write_png(dir / "gray.png", gray);
+  EXPECT_TRUE(data::read_image(dir / "gray.png", 3).equal(gray.expand({3, 4, 4})));
+  davi::testing::write_png(dir / "gray_as_rgb.png", gray.expand({3, 4, 4}).contiguous());
+  EXPECT_TRUE(data::read_image(dir / "gray_as_rgb.png", 1).equal(gray));
+  // JPEG is lossy: a smooth pattern at quality 95 comes back within a few levels (its chroma is subsampled
+  // 2x2; swapped channels or a wrong colour transform would be off by tens of levels).
+  davi::testing::write_jpeg(dir / "rgb.jpg", rgb);
+  const auto decoded = data::read_image(dir / "rgb.jpg", 3).to(at::kFloat);
+  EXPECT_EQ(decoded.sizes(), rgb.sizes());
+  EXPECT_LT((decoded - rgb.to(at::kFloat)).abs().mean().item<double>(), 6.0);
+  // The name does not decide the format.
+  std::filesystem::copy_file(dir / "rgb.jpg", dir / "named_png.png");
+  EXPECT_TRUE(data::read_image(dir / "named_png.png", 3).equal(data::read_image(dir / "rgb.jpg", 3)));
+}
+
+TEST(ImageFile, DamagedOrForeignFilesAreRefusedNamingTheFile) {
+  const auto dir = davi::testing::temp_dir("image_file_bad");
+  std::ofstream(dir / "text.png") << "not an image";
+  EXPECT_DAVI_ERROR(data::read_image(dir / "text.png", 3), (dir / "text.png").string() + ": neither PNG nor JPEG");
+  davi::testing::write_png(dir / "full.png", davi::testing::pattern_image(2, 3, 16));
+  davi::testing::write_jpeg(dir / "full.jpg", davi::testing::pattern_image(2, 3, 16));
+  for (const char* name : {"full.png", "full.jpg"}) {
+    const auto bytes = data::detail::read_bytes(dir / name);
+    const auto cut = dir / (std::string("cut_") + name);
+    std::ofstream(cut, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), 40);
+    EXPECT_DAVI_ERROR(data::read_image(cut, 3), cut.string() + ": ");
+  }
+  // A header announcing more than kMaxImageSide pixels a side is refused before any pixel memory.
+  davi::testing::write_png(dir / "wide.png", at::zeros({1, 1, data::kMaxImageSide + 1}, at::kByte));
+  EXPECT_DAVI_ERROR(data::read_image_size(dir / "wide.png"), "expected each side in [1, 16384]");
+  EXPECT_DAVI_ERROR(data::read_image(dir, 3), dir.string() + ": not a regular file");
+}
+
+TEST(ImageFolder, SplitsBySeededRecordedRuleAndLabelsByFolder) {
+  const auto dir = davi::testing::temp_dir("image_folder");
+  davi::testing::write_image_folder(dir, 10, 16);
+  data::ImageFolder::Options o;
+  o.path = dir.string();
+  o.test_fraction = 0.2;
+  const data::ImageFolder folder(o);
+  EXPECT_EQ(folder.image_shape(), (Shape{3, 16, 16}));
+  EXPECT_EQ(folder.split_size("test"), 4);
+  EXPECT_EQ(folder.split_size("train"), 16);
+  EXPECT_EQ(folder.classes(), 2);
+  const auto train = folder.load("train");
+  EXPECT_EQ(train.images.sizes(), (at::IntArrayRef{16, 3, 16, 16}));
+  EXPECT_GE(train.images.min().item<float>(), -1.0f);
+  EXPECT_LE(train.images.max().item<float>(), 1.0f);
+  EXPECT_EQ(train.labels.eq(0).sum().item<std::int64_t>() + train.labels.eq(1).sum().item<std::int64_t>(), 16);
+  EXPECT_TRUE(folder.load("train", 5).images.equal(train.images.narrow(0, 0, 5)));
+  // The rule: test = the files first in FNV-1a(split_seed, relative path) order, independent of LibTorch.
+  std::vector<std::pair<std::uint64_t, std::string>> keyed;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const auto relative = std::filesystem::relative(entry.path(), dir).generic_string();
+    keyed.emplace_back(fnv1a(relative, fnv1a("0")), relative);
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::uint64_t expected = kFnv1aOffset;
+  for (int i = 0; i < 4; ++i) expected = fnv1a(keyed[i].second + "\n", expected);
+  const auto record = folder.describe();
+  EXPECT_EQ(record["test_fingerprint"], hex64(expected));
+  EXPECT_EQ(record["train"], 16);
+  EXPECT_EQ(data::ImageFolder(o).describe(), record);  // the same files and options: the same split
+  o.split_seed = 7;
+  EXPECT_NE(data::ImageFolder(o).describe()["test_fingerprint"], record["test_fingerprint"]);
+  o.color = "grayscale";
+  EXPECT_EQ(data::ImageFolder(o).load("test").images.sizes(), (at::IntArrayRef{4, 1, 16, 16}));
+}
+
+TEST(ImageFolder, ResizesToImageSizeAndRefusesWhatItCannotUse) {
+  const auto dir = davi::testing::temp_dir("image_folder_sizes");
+  davi::testing::write_image_folder(dir, 3, 16);
+  davi::testing::write_png(dir / "class_a" / "big.png", davi::testing::pattern_image(9, 3, 24));
+  data::ImageFolder::Options o;
+  o.path = dir.string();
+  EXPECT_DAVI_ERROR(data::ImageFolder{o}, "set image_size to resize them all to one size");
+  o.image_size = 12;
+  const data::ImageFolder resized(o);
+  const auto all = at::cat({resized.load("train").images, resized.load("test").images});
+  EXPECT_EQ(all.sizes(), (at::IntArrayRef{7, 3, 12, 12}));
+  EXPECT_LE(all.abs().max().item<float>(), 1.0f);
+
+  davi::testing::write_png(dir / "class_b" / "wide.png", at::zeros({3, 16, 20}, at::kByte));
+  EXPECT_DAVI_ERROR(data::ImageFolder{o}, "wide.png: 20x16 pixels; image_folder expects square images");
+  std::filesystem::remove(dir / "class_b" / "wide.png");
+  std::ofstream(dir / "class_b" / "broken.jpg") << "garbage";
+  EXPECT_DAVI_ERROR(data::ImageFolder{o}, "broken.jpg: neither PNG nor JPEG");
+
+  o.path = "";
+  EXPECT_DAVI_ERROR(data::ImageFolder{o}, "path: expected the folder of the images");
+  o.path = (dir / "absent").string();
+  EXPECT_DAVI_ERROR(data::ImageFolder{o}, "path: not a folder: " + o.path);
+  const auto lonely = davi::testing::temp_dir("image_folder_one");
+  davi::testing::write_png(lonely / "only.png", davi::testing::pattern_image(1, 3, 8));
+  o.path = lonely.string();
+  EXPECT_DAVI_ERROR(data::ImageFolder{o}, "holds 1 .png/.jpg/.jpeg files; expected at least 2");
 }
 
 }  // namespace

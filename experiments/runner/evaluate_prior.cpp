@@ -13,14 +13,19 @@
 namespace davi::runner {
 
 void EvaluatePrior::validate(const Config& e) {
-  DAVI_CHECK(std::filesystem::is_regular_file(e.prior), "prior: file not found: ", e.prior);
+  const auto dataset = make_dataset(e.data.dataset);
+  check_prior(e.prior, dataset);
+  const auto available = std::visit([](const auto& d) { return d.split_size("test"); }, dataset);
+  DAVI_CHECK(e.test_images <= available, "test_images: expected a value in [1, ", available,
+             "] (the data set's test split), got ", e.test_images);
 }
 
 void EvaluatePrior::run(const Config& e, const RunContext& ctx) {
   const auto place = enter(e.run);
   const ComputeScope compute(place.compute);
   auto p = prior::load_prior(e.prior, place.device);
-  const auto test = data::load_fashion_mnist("test", e.test_images);
+  const auto test = std::visit([&](const auto& d) { return d.load("test", e.test_images); },
+                               make_dataset(e.data.dataset));
   Timer timer;
   const double loss = held_out_dsm_loss(p, test.images.to(place.device), static_cast<std::uint64_t>(e.run.seed) + 7,
                                         e.batch_size);

@@ -37,21 +37,11 @@ void save_grid(const std::filesystem::path& path, const MeasurementModel& op, co
   data::save_image_grid(path, at::cat(rows), 3 + grid_samples);
 }
 
-/// The metrics an evaluation computes, built from their names in the registry's order.
-using MetricVariant = PolicyVariant<MetricTypes>;
-std::vector<MetricVariant> make_metrics(const std::vector<std::string>& names) {
-  std::vector<MetricVariant> out;
-  for_each_type<MetricTypes>([&]<class M>() {
-    if (std::count(names.begin(), names.end(), M::name) > 0) out.emplace_back(M{});
-  });
-  return out;
-}
-
 /// Solves every measurement, accumulates the metrics, writes samples.png; returns the report.
 nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Tensor& x0_all, const at::Tensor& y_all,
                         const EvaluationOptions& ev, std::uint64_t seed, const c10::Device& device,
                         const std::filesystem::path& dir) {
-  auto metrics = make_metrics(ev.metrics);
+  auto metrics = ev.metrics.make();
   networks::FeatureClassifier classifier{nullptr};
   if (InverseProblem::uses_classifier(ev)) classifier = networks::load_feature_classifier(ev.classifier, device);
   std::map<std::string, std::vector<at::Tensor>> per_image;  // reported name -> per-batch tensors of values
@@ -139,7 +129,7 @@ void InverseProblem::validate(const Config& e) {
   const auto train_images = split_size("train");
   DAVI_CHECK(e.data.validation_images < train_images, "data.validation_images: expected a value in [0, ",
              train_images - 1, "], got ", e.data.validation_images);
-  make_operator(e.task.operator_spec, image_shape(e));
+  make_operator(e.task.operator_spec, image_shape_of(dataset));
   const auto& ev = e.evaluation;
   const std::int64_t available = ev.split == "test" ? split_size("test") : e.data.validation_images;
   DAVI_CHECK(ev.images <= available, "evaluation.images: expected a value in [2, ", available, "] for the ", ev.split,
@@ -148,11 +138,9 @@ void InverseProblem::validate(const Config& e) {
              ev.images, "], got ", ev.grid_images);
   DAVI_CHECK(ev.grid_samples <= ev.samples, "evaluation.grid_samples: expected a value in [1, evaluation.samples = ",
              ev.samples, "], got ", ev.grid_samples);
-  for (std::size_t i = 0; i < ev.metrics.size(); ++i)
-    DAVI_CHECK(std::count(ev.metrics.begin(), ev.metrics.begin() + i, ev.metrics[i]) == 0, "evaluation.metrics[", i,
-               "]: \"", ev.metrics[i], "\" is listed twice");
+  ev.metrics.make();  // the metrics check their options
   for_each_type<MetricTypes>([&]<class M>() {
-    if (std::count(ev.metrics.begin(), ev.metrics.end(), M::name) > 0)
+    if (ev.metrics.contains(M::name))
       DAVI_CHECK(ev.samples >= M::min_samples, "evaluation.metrics: ", M::name, " needs evaluation.samples >= ",
                  M::min_samples, ", got ", ev.samples);
   });
@@ -173,7 +161,7 @@ void InverseProblem::run(const Config& e, const RunContext& ctx) {
 
 /// The first `images` test images, or of the validation images (the last `validation_images` of the
 /// train split).
-at::Tensor evaluation_images(const InverseProblem::Config& e) {
+at::Tensor evaluation_images(const InverseProblem::Config& e, const DatasetVariant& data) {
   return std::visit(
       [&](const auto& dataset) {
         const auto& ev = e.evaluation;
@@ -181,11 +169,12 @@ at::Tensor evaluation_images(const InverseProblem::Config& e) {
         const auto train = dataset.load("train", 0).images;
         return train.narrow(0, train.size(0) - e.data.validation_images, ev.images).clone();
       },
-      make_dataset(e.data.dataset));
+      data);
 }
 
 void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, const RunPlace& place, Method& method,
-                     const MeasurementModel& model, const at::Tensor& x0_all, const at::Tensor& y_all) {
+                     const MeasurementModel& model, const at::Tensor& x0_all, const at::Tensor& y_all,
+                     const DatasetVariant& data) {
   const auto& ev = e.evaluation;
   const auto noise = operators::GaussianNoise(e.task.noise);
   const auto training = method.prepare(ctx);
@@ -202,6 +191,7 @@ void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, con
       {"images", ev.images},
       {"samples_per_measurement", ev.samples},
       {"prior", e.prior},
+      {"data", std::visit([](const auto& d) { return d.describe(); }, data)},
   };
   metrics.update(report);
   if (!training.empty()) metrics["training"] = training;

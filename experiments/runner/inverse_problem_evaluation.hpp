@@ -18,11 +18,12 @@ struct MeasurementModel {
 };
 
 /// The evaluation images of the config's split (on the CPU).
-at::Tensor evaluation_images(const InverseProblem::Config& e);
+at::Tensor evaluation_images(const InverseProblem::Config& e, const DatasetVariant& data);
 
 /// Everything after the method is made: prepare (train) it, solve every measurement, write samples.png and
 /// metrics.json, print the report.
 void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, const RunPlace& place, Method& method,
-                     const MeasurementModel& model, const at::Tensor& x0_all, const at::Tensor& y_all);
+                     const MeasurementModel& model, const at::Tensor& x0_all, const at::Tensor& y_all,
+                     const DatasetVariant& data);
 
 }  // namespace davi::runner

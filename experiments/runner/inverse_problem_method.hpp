@@ -11,31 +11,32 @@ namespace davi::runner {
 
 template <class M>
 void InverseProblem::validate_method(const Config& e, const typename M::Options& options) {
+  const auto env = method_env(e, c10::kCPU);
   std::visit(
       [&](const auto& op) {
         M::template check_operator<std::decay_t<decltype(op)>>();
-        M::validate(options, method_env(e, c10::kCPU));
+        M::validate(options, env);
       },
-      make_operator(e.task.operator_spec, image_shape(e)));
+      make_operator(e.task.operator_spec, image_shape_of(env.dataset)));
 }
 
 template <class M>
 void InverseProblem::run_method(const Config& e, const typename M::Options& options, const RunContext& ctx,
                                 const RunPlace& place) {
+  const auto env = method_env(e, place.device);
   std::visit(
       [&](auto op) {
-        const auto env = method_env(e, place.device);
         // Measurements first, from their own stream: identical for every method of the experiment.
-        const auto x0_all = evaluation_images(e);
+        const auto x0_all = evaluation_images(e, env.dataset);
         Rng noise_rng(static_cast<std::uint64_t>(e.run.seed) + 1000, c10::kCPU);
         const auto y_all = env.noise.apply(op.forward(x0_all), noise_rng);
         const MeasurementModel model{[op](const at::Tensor& x) { return op.forward(x); },
                                      [op](const at::Tensor& y) { return op.lift(y); }};
         auto method = M::make(options, std::move(op), env);
         DAVI_CHECK(method != nullptr, "method: ", M::name, " cannot run on task.operator ", e.task.operator_spec.name());
-        evaluate_method(e, ctx, place, *method, model, x0_all, y_all);
+        evaluate_method(e, ctx, place, *method, model, x0_all, y_all, env.dataset);
       },
-      make_operator(e.task.operator_spec, image_shape(e)));
+      make_operator(e.task.operator_spec, image_shape_of(env.dataset)));
 }
 
 }  // namespace davi::runner

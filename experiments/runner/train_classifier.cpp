@@ -81,6 +81,13 @@ void TrainClassifier::validate(const Config& e) {
   davi::validate(e.training.loop, "training");
   DAVI_CHECK(e.network.image_size % 4 == 0, "network.image_size: expected a multiple of 4, got ",
              e.network.image_size);
+  const auto dataset = make_dataset(e.data.dataset);
+  check_network_fits(e.network.image_channels, e.network.image_size, dataset, "network");
+  const auto classes = std::visit([](const auto& d) { return d.classes(); }, dataset);
+  DAVI_CHECK(classes >= 2, "data.dataset: ", classes, " class; a classifier needs at least 2 (image_folder: one ",
+             "folder per class)");
+  DAVI_CHECK(e.network.classes == classes, "network.classes: expected ", classes, " (the data set's), got ",
+             e.network.classes);
 }
 
 void TrainClassifier::run(const Config& e, const RunContext& ctx) {
@@ -88,10 +95,14 @@ void TrainClassifier::run(const Config& e, const RunContext& ctx) {
   const auto device = place.device;
   const ComputeScope compute(place.compute);
   const auto seed = static_cast<std::uint64_t>(e.run.seed);
-  ClassifierTrainer trainer(e.network, e.training, data::load_fashion_mnist("train"), seed, device);
+  const auto dataset = make_dataset(e.data.dataset);
+  const auto load = [&](const char* split) {
+    return std::visit([&](const auto& d) { return d.load(split, 0); }, dataset);
+  };
+  ClassifierTrainer trainer(e.network, e.training, load("train"), seed, device);
   const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_classifier");
   networks::save_feature_classifier(trainer.net(), ctx.dir / "classifier.pt");
-  const auto test = data::load_fashion_mnist("test");
+  const auto test = load("test");
   const double accuracy = classifier_accuracy(trainer.net(), test.images.to(device), test.labels.to(device));
   finish_run(ctx,
              {{"kind", name},
@@ -99,7 +110,8 @@ void TrainClassifier::run(const Config& e, const RunContext& ctx) {
               {"training_steps", record.steps},
               {"training_seconds", record.seconds},
               {"test_accuracy", accuracy},
-              {"test_images", test.images.size(0)}},
+              {"test_images", test.images.size(0)},
+              {"data", std::visit([](const auto& d) { return d.describe(); }, dataset)}},
              place);
   std::cout << "train_classifier: " << record.steps << " steps in " << record.seconds << " s; test accuracy "
             << accuracy << " on " << test.images.size(0) << " images\n";

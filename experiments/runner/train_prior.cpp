@@ -15,6 +15,7 @@ namespace davi::runner {
 
 void TrainPrior::validate(const Config& e) {
   davi::validate(e.training.loop, "training");
+  check_network_fits(e.network.image_channels, e.network.image_size, make_dataset(e.data.dataset), "network");
 }
 
 void TrainPrior::run(const Config& e, const RunContext& ctx) {
@@ -24,8 +25,10 @@ void TrainPrior::run(const Config& e, const RunContext& ctx) {
   const auto seed = static_cast<std::uint64_t>(e.run.seed);
   const auto schedule = make_schedule(e.schedule);
   const nlohmann::json prior_config = {{"network", options_to_json(e.network)}, {"schedule", e.schedule.to_json()}};
-  auto train = data::load_fashion_mnist("train", e.data.train_limit);
-  auto test = data::load_fashion_mnist("test", e.data.test_limit);
+  const auto dataset = make_dataset(e.data.dataset);
+  const auto [train, test] = std::visit(
+      [&](const auto& d) { return std::pair(d.load("train", e.data.train_limit), d.load("test", e.data.test_limit)); },
+      dataset);
 
   prior::PriorTrainer trainer(e.network, schedule, prior_config, e.training, train.images, seed, device);
   std::cerr << "train_prior: " << networks::parameter_count(*trainer.ema_prior().net()) << " parameters, "
@@ -52,6 +55,7 @@ void TrainPrior::run(const Config& e, const RunContext& ctx) {
               {"training_seconds", record.seconds},
               {"test_dsm_loss", test_loss},
               {"test_images", test.images.size(0)},
+              {"data", std::visit([](const auto& d) { return d.describe(); }, dataset)},
               {"samples", {{"count", e.samples.count}, {"sampler", "ddim"}, {"steps", e.samples.steps},
                            {"eta", e.samples.eta}, {"seconds", sample_seconds}}}},
              place);

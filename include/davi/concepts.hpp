@@ -223,12 +223,15 @@ concept NoiseModel = NamedPolicy<N> && requires(const N& n, const at::Tensor& y,
   { n.apply(y, rng) } -> std::same_as<at::Tensor>;
 };
 
-/// image_shape() (C x H x W), split_size("train" | "test") and load(split, limit) -> {images, labels}.
+/// image_shape() (C x H x W), split_size("train" | "test"), classes() (labels are 0..classes()-1),
+/// load(split, limit) -> {images, labels} and describe(): what metrics.json records about the data.
 template <class D>
 concept Dataset = NamedPolicy<D> && requires(const D& d, const std::string& split, std::int64_t limit) {
   { d.image_shape() } -> std::convertible_to<Shape>;
   { d.split_size(split) } -> std::convertible_to<std::int64_t>;
+  { d.classes() } -> std::convertible_to<std::int64_t>;
   { d.load(split, limit).images } -> std::convertible_to<at::Tensor>;
+  { d.describe() } -> std::convertible_to<nlohmann::json>;
 };
 
 /// What every metric declares: the names it reports (its summary columns), whether it needs the feature

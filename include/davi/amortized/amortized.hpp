@@ -1,5 +1,6 @@
 #pragma once
 #include "davi/amortized/davi.hpp"
+#include "davi/amortized/davi_options.hpp"
 #include "davi/amortized/ema.hpp"
 #include "davi/amortized/generator.hpp"
 #include "davi/amortized/recipes.hpp"

@@ -12,19 +12,20 @@
 
 namespace davi::amortized {
 
+/// full: mean((x0 - x_hat)^2); inpainting: the official inpainting form (0.1 of that + the squared error
+/// over observed entries).
+enum class RegressionForm { full, inpainting };
+
 class GroundTruthRegression {
  public:
-  GroundTruthRegression(double weight, std::string form) : weight_(weight), form_(std::move(form)) {
-    DAVI_CHECK_OPTION(weight >= 0, "lambda_reg", "expected a value >= 0, got ", weight);
-    DAVI_CHECK_OPTION(form_ == "full" || form_ == "inpainting", "regression", "unknown \"", form_,
-                      "\"; expected one of: full, inpainting");
-  }
+  /// `weight` >= 0 (0 turns the term off); DaviOptions declares the range of lambda_reg, checked there.
+  GroundTruthRegression(double weight, RegressionForm form) : weight_(weight), form_(form) {}
 
   /// The unweighted term (batch mean).
   template <class Op>
   at::Tensor value(const Op& op, const at::Tensor& x0, const at::Tensor& x_hat) const {
     const at::Tensor full = (x0 - x_hat).square().mean();
-    if (form_ == "full") return full;
+    if (form_ == RegressionForm::full) return full;
     const at::Tensor observed = op.forward(at::ones_like(x0)) != 0;
     return 0.1 * full + op.forward(x0 - x_hat).square().sum() / observed.sum().clamp_min(1);
   }
@@ -34,7 +35,7 @@ class GroundTruthRegression {
 
  private:
   double weight_;
-  std::string form_;
+  RegressionForm form_;
 };
 
 }  // namespace davi::amortized

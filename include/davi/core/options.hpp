@@ -97,6 +97,12 @@ inline Constraint in_range_below(double low, double high) {
   c.high_open = true;
   return c;
 }
+/// (low, high): for example a fraction that must leave something on both sides.
+inline Constraint in_open_range(double low, double high) {
+  auto c = in_range_below(low, high);
+  c.low_open = true;
+  return c;
+}
 inline Constraint one_of(std::vector<std::string> choices) {
   Constraint c;
   c.choices = std::move(choices);

@@ -39,9 +39,8 @@ struct TrainingLoopOptions {
 
 /// Checks the loop options, naming them under `path` ("method.training").
 inline void validate(const TrainingLoopOptions& o, const std::string& path) {
-  DAVI_CHECK(o.steps > 0, path, ".steps: expected a positive integer, got ", o.steps);
-  DAVI_CHECK(o.log_every > 0, path, ".log_every: expected a positive integer, got ", o.log_every);
-  DAVI_CHECK(o.checkpoint_every > 0 && o.checkpoint_every % o.log_every == 0, path,
+  check_options(o, path);  // the ranges declared in visit (options read from JSON were checked on reading)
+  DAVI_CHECK(o.checkpoint_every % o.log_every == 0, path,
              ".checkpoint_every: expected a positive multiple of log_every (", o.log_every, "), got ",
              o.checkpoint_every, "; a checkpoint between log rows would lose the partial averages");
 }

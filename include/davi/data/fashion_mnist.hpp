@@ -13,6 +13,7 @@
 #include "davi/core/options.hpp"
 #include "davi/core/shape.hpp"
 #include "davi/data/idx.hpp"
+#include "davi/data/labelled_images.hpp"
 
 namespace davi::data {
 
@@ -23,14 +24,6 @@ inline std::filesystem::path fashion_mnist_dir() {
   const char* dir = std::getenv("DAVI_FASHION_MNIST");
   return dir && *dir ? std::filesystem::path(dir) : std::filesystem::path(kFashionMnistDir);
 }
-
-struct LabelledImages {
-  at::Tensor images;  // N x 1 x 28 x 28, float32 in [-1, 1]
-  at::Tensor labels;  // N, int64 class index 0..9
-};
-
-/// Maps uint8 pixels to float32 in [-1, 1] (x = 2 * p / 255 - 1), the convention of every davi image.
-inline at::Tensor bytes_to_unit_range(const at::Tensor& bytes) { return bytes.to(at::kFloat) / 127.5 - 1.0; }
 
 /// Loads a split ("train" or "test"); limit > 0 keeps the first `limit` images.
 inline LabelledImages load_fashion_mnist(const std::string& split, std::int64_t limit = 0,
@@ -68,6 +61,9 @@ struct FashionMnist {
   Shape image_shape() const { return {1, 28, 28}; }
   /// Images in a split: "train" (60000) or "test" (10000).
   std::int64_t split_size(const std::string& split) const { return split == "train" ? 60000 : 10000; }
+  std::int64_t classes() const { return 10; }
+  /// What metrics.json records about the data.
+  nlohmann::json describe() const { return {{"name", name}, {"train", 60000}, {"test", 10000}, {"classes", 10}}; }
   LabelledImages load(const std::string& split, std::int64_t limit = 0) const { return load_fashion_mnist(split, limit); }
 };
 

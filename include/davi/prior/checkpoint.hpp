@@ -24,22 +24,40 @@ inline void save_prior(ScorePrior& prior, const std::filesystem::path& path) {
   });
 }
 
+/// A prior checkpoint opened and checked, its network not built yet.
+struct PriorCheckpoint {
+  nlohmann::json config;                // {"network": UNet options, "schedule": ...}
+  networks::UNetOptions network;
+  torch::Tensor betas;
+  torch::serialize::InputArchive net;  // the weights
+};
+
+/// Opens a prior checkpoint and reads its description; every failure names the file.
+inline PriorCheckpoint read_prior_checkpoint(const std::filesystem::path& path) {
+  DAVI_CHECK(std::filesystem::is_regular_file(path), path.string(), ": prior checkpoint not found");
+  torch::serialize::InputArchive archive;
+  read_archive(archive, path, c10::kCPU, "davi prior checkpoint");  // built on the CPU, then moved
+  PriorCheckpoint checkpoint;
+  c10::IValue config_value;
+  DAVI_CHECK(archive.try_read("config", config_value) && config_value.isString() &&
+                 archive.try_read("betas", checkpoint.betas) && archive.try_read("net", checkpoint.net),
+             path.string(), ": not a davi prior checkpoint (missing config, betas or net)");
+  checkpoint.config = nlohmann::json::parse(config_value.toStringRef(), nullptr, /*allow_exceptions=*/false);
+  DAVI_CHECK(checkpoint.config.is_object() && checkpoint.config.contains("network"), path.string(),
+             ": not a davi prior checkpoint (its config is not a JSON object with \"network\")");
+  checkpoint.network =
+      options_from_json<networks::UNetOptions>(checkpoint.config["network"], path.string() + ":network");
+  return checkpoint;
+}
+
 /// Builds the prior described by a checkpoint and loads its weights onto `device`.
 inline ScorePrior load_prior(const std::filesystem::path& path, const c10::Device& device = c10::kCPU) {
-  DAVI_CHECK(std::filesystem::exists(path), path.string(), ": prior checkpoint not found");
-  torch::serialize::InputArchive archive, net_archive;
-  read_archive(archive, path, c10::kCPU, "davi prior checkpoint");  // built on the CPU, then moved
-  c10::IValue config_value;
-  torch::Tensor betas;
-  DAVI_CHECK(archive.try_read("config", config_value) && archive.try_read("betas", betas) &&
-                 archive.try_read("net", net_archive),
-             path.string(), ": not a davi prior checkpoint (missing config, betas or net)");
-  auto config = nlohmann::json::parse(config_value.toStringRef());
-  auto net = networks::UNet(options_from_json<networks::UNetOptions>(config.at("network"), path.string() + ":network"));
-  net->load(net_archive);
+  auto checkpoint = read_prior_checkpoint(path);
+  auto net = networks::UNet(checkpoint.network);
+  net->load(checkpoint.net);
   net->to(device);
   net->eval();
-  return ScorePrior(net, schedules::DiscreteSchedule(betas), std::move(config));
+  return ScorePrior(net, schedules::DiscreteSchedule(checkpoint.betas), std::move(checkpoint.config));
 }
 
 }  // namespace davi::prior

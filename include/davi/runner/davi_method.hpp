@@ -29,18 +29,17 @@ struct DaviMethod {
       v("divergence", divergence, "divergence: ikl or kl (a name or {name, options...})");
       v("bridge", bridge, "bridge: ppb or none (a name or {name, options...})");
       optimisation.visit(v);
-      v("batch_size", batch_size, "clean training images per step");
+      v("batch_size", batch_size, "clean training images per step", at_least(1));
       v("training", training, "length of training and checkpoints");
     }
   };
 
   static void validate(const Options& o, const MethodEnv& env) {
-    const schedules::SqrtLinear schedule;  // constructing checks the options' ranges
+    // The divergence and bridge are checked against the prior's own schedule (t_max within its steps).
+    const schedules::DiscreteSchedule schedule(check_prior(env.prior, env.dataset).betas);
     construct(o.divergence, "method.divergence", schedule);
     construct(o.bridge, "method.bridge", schedule);
-    DAVI_CHECK(o.batch_size > 0, "method.batch_size: expected a positive integer, got ", o.batch_size);
     davi::validate(o.training, "method.training");
-    DAVI_CHECK(std::filesystem::exists(env.prior), "prior: file not found: ", env.prior);
   }
 
   template <class Op>

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "davi/core/options.hpp"
+#include "davi/runner/data_options.hpp"
 #include "davi/runner/run_context.hpp"
 #include "davi/runner/run_options.hpp"
 
@@ -17,14 +18,17 @@ struct EvaluatePrior {
 
   struct Config {
     RunOptions run = run_options_of("evaluate_prior");
+    DatasetOptions data;
     std::string prior = "results/priors/fashion_mnist/prior.pt";
     std::int64_t test_images = 2000;
     int batch_size = 250;
     template <class V>
     void visit(V&& v) {
       run.visit(v);
+      v("data", data, "the data set whose test images the loss is measured on");
       v("prior", prior, "prior checkpoint (prior.pt of a train_prior run)");
-      v("test_images", test_images, "first test images of Fashion-MNIST to evaluate on (1 to 10000)", in_range(1, 10000));
+      v("test_images", test_images, "first test images of the data set to evaluate on (at most its test split)",
+        at_least(1));
       v("batch_size", batch_size, "images per network evaluation", in_range(1, 10000));
     }
   };

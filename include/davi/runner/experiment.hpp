@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "davi/core/check.hpp"
+#include "davi/core/hash.hpp"
 #include "davi/runner/kinds.hpp"
 #include "davi/runner/run_context.hpp"
 #include "davi/runner/train_classifier.hpp"
@@ -21,26 +22,57 @@
 
 namespace davi::runner {
 
-/// 64-bit FNV-1a of a string, as 16 hex digits.
-inline std::string fnv1a_hex(const std::string& text) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (const unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
+/// A field as it is written now, and as every run made before it existed was hashed: the field absent
+/// (`before` null) or in an older spelling. "/*" in `where` stands for each element of a list.
+struct HashedAsBefore {
+  std::string where;
+  nlohmann::json now, before;
+};
+
+/// The fields added or respelled since results were first committed; they enter the hash only when they
+/// differ from what those runs had, so every committed run keeps its id.
+inline const std::vector<HashedAsBefore>& hashed_as_before() {
+  static const std::vector<HashedAsBefore> fields = {
+      {"/precision", "fp32", nullptr},
+      {"/memory_format", "nchw", nullptr},
+      // data sets became policies (written {"name": ...}); train_classifier and evaluate_prior gained `data`
+      {"/data/dataset", {{"name", "fashion_mnist"}}, "fashion_mnist"},
+      {"/data", {{"dataset", "fashion_mnist"}}, nullptr},
+      // metrics became policies with options (written {"name": ..., options}); SSIM's are those every
+      // earlier run used
+      {"/evaluation/metrics/*", {{"name", "psnr"}}, "psnr"},
+      {"/evaluation/metrics/*", {{"name", "ssim"}, {"window", 11}, {"sigma", 1.5}, {"k1", 0.01}, {"k2", 0.03}},
+       "ssim"},
+      {"/evaluation/metrics/*", {{"name", "classifier_feature_distance"}}, "classifier_feature_distance"},
+      {"/evaluation/metrics/*", {{"name", "classifier_frechet_distance"}}, "classifier_frechet_distance"},
+      {"/evaluation/metrics/*", {{"name", "diversity"}}, "diversity"},
+      {"/evaluation/metrics/*", {{"name", "consistency"}}, "consistency"},
+  };
+  return fields;
+}
+
+/// Replaces `rule.now` by `rule.before` (or removes it) at `where` in `j`.
+inline void respell_as_before(nlohmann::json& j, const HashedAsBefore& rule) {
+  const auto star = rule.where.find("/*");
+  if (star != std::string::npos) {
+    const nlohmann::json::json_pointer list(rule.where.substr(0, star));
+    if (!j.contains(list) || !j[list].is_array()) return;
+    for (auto& element : j[list])
+      if (element == rule.now) element = rule.before;
+    return;
   }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  const nlohmann::json::json_pointer at(rule.where);
+  if (!j.contains(at) || j[at] != rule.now) return;
+  if (rule.before.is_null()) j[at.parent_pointer()].erase(at.back());
+  else j[at] = rule.before;
 }
 
 /// The hash behind a run id, over what changes the computation: the resolved config without where
-/// results go and how many CPU threads compute them. precision and memory_format enter only when they
-/// differ from fp32 and nchw, the setting of every run made before they existed, so those keep their ids.
+/// results go and how many CPU threads compute them, with the fields of hashed_as_before() as they were.
 inline std::string config_hash(nlohmann::json resolved) {
   resolved.erase("output");
   resolved.erase("threads");
-  if (resolved.value("precision", "") == "fp32") resolved.erase("precision");
-  if (resolved.value("memory_format", "") == "nchw") resolved.erase("memory_format");
+  for (const auto& rule : hashed_as_before()) respell_as_before(resolved, rule);
   return fnv1a_hex(resolved.dump()).substr(0, 12);
 }
 

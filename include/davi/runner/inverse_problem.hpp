@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "davi/runner/data_options.hpp"
 #include "davi/runner/methods.hpp"
+#include "davi/runner/metric_list.hpp"
 #include "davi/runner/registry.hpp"
 #include "davi/runner/run_context.hpp"
 #include "davi/runner/run_options.hpp"
@@ -17,12 +19,11 @@
 namespace davi::runner {
 
 struct DataOptions {
-  std::string dataset = "fashion_mnist";
+  Policy<DatasetTypes> dataset{"fashion_mnist"};
   std::int64_t validation_images = 1000;
   template <class V>
   void visit(V&& v) {
-    v("dataset", dataset, "data set (its image shape and splits size everything else)",
-      one_of(policy_name_list<DatasetTypes>()));
+    v("dataset", dataset, kDatasetHelp);
     v("validation_images", validation_images,
       "the last N train images form the validation split; methods never train on them", at_least(0));
   }
@@ -45,7 +46,7 @@ struct EvaluationOptions {
   int batch_size = 100;
   int grid_images = 8;
   int grid_samples = 4;
-  std::vector<std::string> metrics = policy_name_list<MetricTypes>();
+  MetricList metrics;
   std::string classifier = "results/classifier/fashion_mnist/classifier.pt";
   template <class V>
   void visit(V&& v) {
@@ -56,7 +57,7 @@ struct EvaluationOptions {
     v("batch_size", batch_size, "measurements per solve call", at_least(1));
     v("grid_images", grid_images, "measurements shown in samples.png (at most images)", at_least(1));
     v("grid_samples", grid_samples, "samples per measurement shown in samples.png (at most samples)", at_least(1));
-    v("metrics", metrics, "the metrics to compute, each once", one_of(policy_name_list<MetricTypes>()));
+    v("metrics", metrics, "the metrics to compute, each once: names or {name, options...}");
     v("classifier", classifier, "feature classifier for the classifier_* metrics (train_classifier writes it)");
   }
 };
@@ -85,7 +86,7 @@ struct InverseProblem {
 
   static MethodEnv method_env(const Config& e, const c10::Device& device) {
     return {e.prior, operators::GaussianNoise(e.task.noise), e.data.validation_images,
-            static_cast<std::uint64_t>(e.run.seed), device, e.data.dataset};
+            static_cast<std::uint64_t>(e.run.seed), device, make_dataset(e.data.dataset)};
   }
 
   static void validate(const Config& e);
@@ -104,14 +105,9 @@ struct InverseProblem {
   static bool uses_classifier(const EvaluationOptions& ev) {
     bool needed = false;
     for_each_type<MetricTypes>([&]<class M>() {
-      needed = needed || (M::needs_classifier && std::count(ev.metrics.begin(), ev.metrics.end(), M::name) > 0);
+      needed = needed || (M::needs_classifier && ev.metrics.contains(M::name));
     });
     return needed;
-  }
-
-  /// The image shape of the config's data set.
-  static Shape image_shape(const Config& e) {
-    return std::visit([](const auto& d) { return d.image_shape(); }, make_dataset(e.data.dataset));
   }
 };
 

@@ -18,6 +18,7 @@
 #include "davi/operators/noise.hpp"
 #include "davi/core/training_loop.hpp"
 #include "davi/prior/checkpoint.hpp"
+#include "davi/runner/data_options.hpp"
 #include "davi/runner/registry.hpp"
 #include "davi/runner/run_context.hpp"
 
@@ -30,12 +31,12 @@ struct MethodEnv {
   std::int64_t validation_images;   // the last N train images, held out of any training
   std::uint64_t seed;
   c10::Device device;
-  std::string dataset = "fashion_mnist";  // a data set of the registry
+  DatasetVariant dataset;            // the experiment's data set, constructed (its files listed) once
 };
 
 /// The images a method may train on: the train split less its last `validation_images`, on the device.
 inline at::Tensor training_images(const MethodEnv& env) {
-  const auto train = std::visit([](const auto& d) { return d.load("train", 0).images; }, make_dataset(env.dataset));
+  const auto train = std::visit([](const auto& d) { return d.load("train", 0).images; }, env.dataset);
   return train.narrow(0, 0, train.size(0) - env.validation_images).to(env.device);
 }
 
@@ -81,7 +82,7 @@ struct SolverMethod {
 
   static void validate(const Options& o, const MethodEnv& env) {
     S{o};  // the solver checks its options' ranges
-    DAVI_CHECK(std::filesystem::exists(env.prior), "prior: file not found: ", env.prior);
+    check_prior(env.prior, env.dataset);
   }
 
   template <class Op>

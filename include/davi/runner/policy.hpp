@@ -114,18 +114,23 @@ class Policy {
 /// the policy makes in its constructor is reported at `path`, the policy's place in the JSON
 /// ("method.divergence.t_max: expected a value in [1, 1000], got 2000").
 template <class Types, class... Args>
-PolicyVariant<Types> construct(const Policy<Types>& policy, const std::string& path, const Args&... args) {
+PolicyVariant<Types> construct(const ChoiceVariant<Types>& choice, const std::string& path, const Args&... args) {
   try {
     return std::visit(
         [&](const auto& c) -> PolicyVariant<Types> {
           return typename std::decay_t<decltype(c)>::Type(c.options, args...);
         },
-        policy.choice());
+        choice);
   } catch (const OptionError& e) {
     detail::fail(path, ".", e.key, ": ", e.message);
   } catch (const Error& e) {
     detail::fail(path, ": ", e.what());
   }
+}
+
+template <class Types, class... Args>
+PolicyVariant<Types> construct(const Policy<Types>& policy, const std::string& path, const Args&... args) {
+  return construct<Types>(policy.choice(), path, args...);
 }
 
 /// {"name": {"key": {"default": ..., "description": ...}}} for every policy of a kind.

@@ -25,7 +25,7 @@ using DivergenceTypes = std::tuple<objectives::Kl, objectives::Ikl>;
 using BridgeTypes = std::tuple<bridges::Ppb, bridges::None>;
 using MetricTypes = std::tuple<metrics::Psnr, metrics::Ssim, metrics::ClassifierFeatureDistance,
                                metrics::ClassifierFrechetDistance, metrics::Diversity, metrics::Consistency>;
-using DatasetTypes = std::tuple<data::FashionMnist>;
+using DatasetTypes = std::tuple<data::FashionMnist, data::ImageFolder>;
 
 // Methods and run kinds hold policies of the lists above in their options, so they are declared here and
 // defined in their own headers (runner/methods.hpp, runner/kinds.hpp).
@@ -90,14 +90,17 @@ inline OperatorVariant make_operator(const Policy<OperatorTypes>& policy, const 
   return construct(policy, path, image_shape);
 }
 
-/// The data set named `name` (a name the registry lists; the config's reader checked it).
-inline PolicyVariant<DatasetTypes> make_dataset(const std::string& name) {
-  std::optional<PolicyVariant<DatasetTypes>> result;
-  for_each_type<DatasetTypes>([&]<class D>() {
-    if (!result && name == D::name) result.emplace(D{});
-  });
-  DAVI_CHECK(result.has_value(), "data.dataset: unknown \"", name, "\"; expected one of: ", policy_names<DatasetTypes>());
-  return std::move(*result);
+using DatasetVariant = PolicyVariant<DatasetTypes>;
+
+/// Constructs the chosen data set (an image folder lists its files and reads their headers here); its
+/// errors are reported under `path`.
+inline DatasetVariant make_dataset(const Policy<DatasetTypes>& policy, const std::string& path = "data.dataset") {
+  return construct(policy, path);
+}
+
+/// C x H x W of the data set's images.
+inline Shape image_shape_of(const DatasetVariant& data) {
+  return std::visit([](const auto& d) { return d.image_shape(); }, data);
 }
 
 }  // namespace davi::runner

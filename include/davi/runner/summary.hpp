@@ -92,17 +92,20 @@ inline SummaryTable summary_table(const Plan& plan) {
   const auto labels_of = [&](const std::vector<std::string>& row) {  // the sweep values and the method
     return std::vector<std::string>(row.begin() + 1, row.begin() + 2 + static_cast<std::ptrdiff_t>(axes.size()));
   };
+  std::vector<std::pair<const PlannedRun*, nlohmann::json>> finished;  // each metrics.json read once
+  for (const auto& run : plan.runs) {
+    if (run.kind != InverseProblem::name || run.status() != "finished") continue;  // status parsed the file
+    std::ifstream in(run.context.dir / "metrics.json");
+    finished.emplace_back(&run, nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false));
+  }
   for (const bool nested : {false, true}) {
     table.rows.clear();
-    for (const auto& run : plan.runs) {
-      if (run.kind != InverseProblem::name || run.status() != "finished") continue;  // status parsed the file
-      const auto metrics_path = run.context.dir / "metrics.json";
-      std::ifstream in(metrics_path);
+    for (const auto& [run, metrics] : finished) {
       try {
-        table.rows.push_back(summary_row(run, nlohmann::json::parse(in), axes, metric_names, nested));
+        table.rows.push_back(summary_row(*run, metrics, axes, metric_names, nested));
       } catch (const nlohmann::json::exception&) {
-        detail::fail(metrics_path.string(), ": not a davi inverse_problem metrics file (a field is missing or of ",
-                     "the wrong type); rerun the run or remove the file");
+        detail::fail((run->context.dir / "metrics.json").string(), ": not a davi inverse_problem metrics file (a ",
+                     "field is missing or of the wrong type); rerun the run or remove the file");
       }
     }
     bool clash = false;  // two runs with the same labels: label every run with its nested options too

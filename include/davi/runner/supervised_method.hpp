@@ -22,16 +22,14 @@ struct SupervisedMethod {
     template <class V>
     void visit(V&& v) {
       optimisation.visit(v);
-      v("batch_size", batch_size, "clean training images per step");
+      v("batch_size", batch_size, "clean training images per step", at_least(1));
       v("training", training, "length of training and checkpoints");
     }
   };
 
   static void validate(const Options& o, const MethodEnv& env) {
-    DAVI_CHECK(o.optimisation.lr > 0, "method.lr: expected a value > 0, got ", o.optimisation.lr);
-    DAVI_CHECK(o.batch_size > 0, "method.batch_size: expected a positive integer, got ", o.batch_size);
     davi::validate(o.training, "method.training");
-    DAVI_CHECK(std::filesystem::exists(env.prior), "prior: file not found: ", env.prior);
+    check_prior(env.prior, env.dataset);
   }
 
   template <class Op>

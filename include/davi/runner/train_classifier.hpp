@@ -1,5 +1,5 @@
 #pragma once
-// Kind "train_classifier": trains the Fashion-MNIST classifier whose activations the learned metrics use
+// Kind "train_classifier": trains the classifier of a data set whose activations the learned metrics use
 // (metrics/classifier_feature_distance.hpp, metrics/frechet_distance.hpp), resumably, on the train split, and
 // reports its accuracy on the whole test split. Writes classifier.pt, train_log.csv, config.json and
 // metrics.json to the output folder.
@@ -8,6 +8,7 @@
 
 #include "davi/core/training_loop.hpp"
 #include "davi/networks/feature_classifier.hpp"
+#include "davi/runner/data_options.hpp"
 #include "davi/runner/run_context.hpp"
 #include "davi/runner/run_options.hpp"
 
@@ -33,11 +34,13 @@ struct TrainClassifier {
 
   struct Config {
     RunOptions run = run_options_of("train_classifier");
+    DatasetOptions data;
     networks::FeatureClassifierOptions network;
     ClassifierTrainingOptions training;
     template <class V>
     void visit(V&& v) {
       run.visit(v);
+      v("data", data, "the data set; its train split trains, its test split measures accuracy");
       v("network", network, "classifier options");
       v("training", training, "optimiser and length of training");
     }

@@ -1,5 +1,5 @@
 #pragma once
-// Kind "train_prior": trains a ScorePrior on Fashion-MNIST, resumably, and writes prior.pt (EMA weights),
+// Kind "train_prior": trains a ScorePrior on the data set's train split, resumably, and writes prior.pt (EMA weights),
 // train_log.csv, samples.png, config.json and metrics.json (held-out DSM loss) to the output folder.
 // The run itself is compiled into davi_runner (experiments/runner/train_prior.cpp).
 #include <nlohmann/json.hpp>
@@ -8,6 +8,7 @@
 #include "davi/networks/unet.hpp"
 #include "davi/prior/prior_trainer.hpp"
 #include "davi/prior/score_prior.hpp"
+#include "davi/runner/data_options.hpp"
 #include "davi/runner/registry.hpp"
 #include "davi/runner/run_context.hpp"
 #include "davi/runner/run_options.hpp"
@@ -15,13 +16,13 @@
 namespace davi::runner {
 
 struct PriorDataOptions {
-  std::string dataset = "fashion_mnist";
+  Policy<DatasetTypes> dataset{"fashion_mnist"};
   std::int64_t train_limit = 0;    // 0 = the whole train split
   std::int64_t test_limit = 2000;  // test images for the held-out DSM loss
   template <class V>
   void visit(V&& v) {
-    v("dataset", dataset, "data set: fashion_mnist", one_of(policy_name_list<DatasetTypes>()));
-    v("train_limit", train_limit, "train images used (0 = all 60000)", at_least(0));
+    v("dataset", dataset, kDatasetHelp);
+    v("train_limit", train_limit, "train images used (0 = the whole train split)", at_least(0));
     v("test_limit", test_limit, "test images for the held-out DSM loss", at_least(0));
   }
 };

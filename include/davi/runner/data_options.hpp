@@ -1,0 +1,47 @@
+#pragma once
+// The `data` section every kind that reads images has: the data set (a policy of the registry), and the
+// checks that a network's image options, or a prior checkpoint, agree with it.
+#include <string>
+
+#include "davi/core/check.hpp"
+#include "davi/core/options.hpp"
+#include "davi/prior/checkpoint.hpp"
+#include "davi/runner/policy.hpp"
+#include "davi/runner/registry.hpp"
+
+namespace davi::runner {
+
+inline constexpr const char* kDatasetHelp =
+    "data set: a name or {name, options...}; its image shape and split sizes size everything else";
+
+/// data: {"dataset": ...} for the kinds that need nothing else of the data.
+struct DatasetOptions {
+  Policy<DatasetTypes> dataset{"fashion_mnist"};
+  template <class V>
+  void visit(V&& v) {
+    v("dataset", dataset, kDatasetHelp);
+  }
+};
+
+/// Refuses a network built for other images than the data set's: `path` names the network's options.
+inline void check_network_fits(int image_channels, int image_size, const DatasetVariant& data,
+                               const std::string& path) {
+  const Shape shape = image_shape_of(data);
+  DAVI_CHECK(image_channels == shape[0], path, ".image_channels: expected ", shape[0], " (the data set's), got ",
+             image_channels);
+  DAVI_CHECK(image_size == shape[1], path, ".image_size: expected ", shape[1], " (the data set's), got ", image_size);
+}
+
+/// Opens a prior checkpoint before any work and checks that it was trained on the data set's images;
+/// every failure is reported at the option "prior".
+inline prior::PriorCheckpoint check_prior(const std::string& path, const DatasetVariant& data) {
+  try {
+    auto checkpoint = prior::read_prior_checkpoint(path);
+    check_network_fits(checkpoint.network.image_channels, checkpoint.network.image_size, data, path + ":network");
+    return checkpoint;
+  } catch (const Error& e) {
+    detail::fail("prior: ", e.what());
+  }
+}
+
+}  // namespace davi::runner

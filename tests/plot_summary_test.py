@@ -33,4 +33,13 @@ with tempfile.TemporaryDirectory() as folder:
     assert plot_summary.main(path) == 0
     for name in ("summary.png", "summary_pareto.png"):
         assert os.path.getsize(os.path.join(folder, name)) > 1000, name
+    # Non-finite cells (a run whose metrics overflowed) are drawn as gaps, never as a traceback.
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        writer.writerow(["a", "m0", 1, 0, 0.01, 0, "inf", "nan", "1e308", "1e308"])
+        writer.writerow(["b", "m1", 1, 0, "inf", 0, 20.0, 20.0, 5.0, "inf"])
+    assert plot_summary.main(path) == 0
+    assert plot_summary.number("inf") != plot_summary.number("inf")  # NaN
+    assert plot_summary.number("not a number") != plot_summary.number("not a number")
 print("plot_summary: ok")

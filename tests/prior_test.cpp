@@ -1,6 +1,8 @@
 // Networks and priors: UNet shapes, the closed-form Gaussian prior, samplers against its exact
 // distribution, DSM against its exact minimum, checkpoints and resumable training.
+#include <signal.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -332,7 +334,112 @@ TEST(PriorTrainer, ResumingGivesTheSameRunAsNotStopping) {
 
   std::ofstream(dir / "train_state.pt") << "not a checkpoint";
   auto broken = make();
-  EXPECT_DAVI_ERROR(train_resumably(broken, o.loop, dir, 5, "broken"), "not a readable training state");
+  EXPECT_DAVI_ERROR(train_resumably(broken, o.loop, dir, 5, "broken"), "not a sealed davi training state");
+}
+
+/// A trainer whose state is one number fed by the batch stream; it can raise SIGINT or report NaN at a step.
+struct CountingTrainer {
+  std::int64_t count = 0;
+  double value = 0;
+  std::int64_t raise_at = -1, nan_from = -1;
+  std::int64_t step() const { return count; }
+  c10::Device device() const { return c10::kCPU; }
+  LossRow train_step(Rng& batches) {
+    ++count;
+    value += batches.randint(0, 100, {1}).item<double>();
+    if (count == raise_at) ::raise(SIGINT);
+    const double loss = nan_from > 0 && count >= nan_from ? std::nan("") : value;
+    return {{"loss", at::scalar_tensor(loss, at::kDouble)}};
+  }
+  void save(torch::serialize::OutputArchive& a) {
+    a.write("count", at::tensor(count));
+    a.write("value", at::tensor(value, at::kDouble));
+  }
+  void load(torch::serialize::InputArchive& a) {
+    at::Tensor c, v;
+    a.read("count", c);
+    a.read("value", v);
+    count = c.item<std::int64_t>();
+    value = v.item<double>();
+  }
+};
+
+std::string file_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+TEST(TrainingLoop, CheckpointsAreSealedAgainstDamageAndAgainstAnotherRunsState) {
+  const auto dir = davi::testing::temp_dir("loop_sealed");
+  const TrainingLoopOptions o{.steps = 4, .log_every = 1, .checkpoint_every = 2};
+  CountingTrainer first;
+  train_resumably(first, {.steps = 2, .log_every = 1, .checkpoint_every = 2}, dir, 1, "first", "run_a");
+  const auto state = dir / "train_state.pt";
+  const auto sealed = file_text(state);
+  CountingTrainer other_run;
+  EXPECT_DAVI_ERROR(train_resumably(other_run, o, dir, 1, "b", "run_b"), "the training state of another run (run_a, not run_b)");
+  auto flipped = sealed;
+  for (std::size_t i = sealed.size() / 2; i < sealed.size() / 2 + 64; ++i) flipped[i] = static_cast<char>(~flipped[i]);
+  std::ofstream(state, std::ios::binary) << flipped;
+  CountingTrainer damaged;
+  EXPECT_DAVI_ERROR(train_resumably(damaged, o, dir, 1, "a", "run_a"), "a damaged training state (its CRC-32 does not match)");
+  std::ofstream(state, std::ios::binary) << sealed.substr(0, sealed.size() - 100);
+  EXPECT_DAVI_ERROR(train_resumably(damaged, o, dir, 1, "a", "run_a"), "a truncated training state");
+  std::ofstream(state, std::ios::binary) << sealed;
+  CountingTrainer resumed;
+  EXPECT_TRUE(train_resumably(resumed, o, dir, 1, "a", "run_a").resumed);
+  EXPECT_EQ(resumed.count, 4);
+  // A killed write leaves name.tmp.<pid>: removed when no process of that id lives.
+  std::ofstream(dir / "train_state.pt.tmp.999999999") << "partial";
+  std::ofstream(dir / ("train_state.pt.tmp." + std::to_string(::getpid()))) << "ours";
+  EXPECT_EQ(remove_stale_temporaries(dir), 1);
+  EXPECT_TRUE(std::filesystem::exists(dir / ("train_state.pt.tmp." + std::to_string(::getpid()))));
+}
+
+TEST(TrainingLoop, ANonFiniteLossStopsNamingTheStepAndKeepsTheLastGoodCheckpoint) {
+  const auto dir = davi::testing::temp_dir("loop_nan");
+  CountingTrainer diverging;
+  diverging.nan_from = 5;
+  EXPECT_DAVI_ERROR(train_resumably(diverging, {.steps = 10, .log_every = 1, .checkpoint_every = 2}, dir, 1, "toy"),
+                    "toy: step 5: loss is nan (the mean of steps 5 to 5); stopped; train_state.pt of step 4 is kept");
+  CountingTrainer again;
+  train_resumably(again, {.steps = 10, .log_every = 1, .checkpoint_every = 2}, dir, 1, "toy");
+  EXPECT_EQ(again.count, 10);  // resumed from step 4 and finished
+  const auto log = file_text(dir / "train_log.csv");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 11);  // header and steps 1 to 10, no row of the NaN step
+}
+
+TEST(TrainingLoop, ASignalSavesTheCurrentStepAndTheResumedRunMatchesOneThatNeverStopped) {
+  const TrainingLoopOptions o{.steps = 8, .log_every = 2, .checkpoint_every = 4};
+  const auto straight_dir = davi::testing::temp_dir("loop_straight");
+  CountingTrainer straight;
+  train_resumably(straight, o, straight_dir, 3, "straight");
+
+  const auto dir = davi::testing::temp_dir("loop_signal");
+  CountingTrainer interrupted;
+  interrupted.raise_at = 3;  // between log rows and checkpoints: the partial sums of row 4 must survive
+  try {
+    train_resumably(interrupted, o, dir, 3, "toy");
+    ADD_FAILURE() << "expected Interrupted";
+  } catch (const Interrupted& e) {
+    EXPECT_EQ(e.signal, SIGINT);
+    EXPECT_EQ(std::string(e.what()), "toy: SIGINT at step 3; the state is saved in " + (dir / "train_state.pt").string() +
+                                         "; rerun to resume");
+  }
+  CountingTrainer resumed;
+  train_resumably(resumed, o, dir, 3, "toy");
+  EXPECT_EQ(resumed.value, straight.value);
+  const auto without_seconds = [](const std::string& csv) {
+    std::string out;
+    std::istringstream in(csv);
+    for (std::string line; std::getline(in, line);) out += line.substr(0, line.rfind(',')) + "\n";
+    return out;
+  };
+  EXPECT_EQ(without_seconds(file_text(dir / "train_log.csv")), without_seconds(file_text(straight_dir / "train_log.csv")));
+  // Outside training the signal keeps its usual disposition.
+  struct sigaction now {};
+  ::sigaction(SIGINT, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL);
 }
 
 TEST(TrainingLoop, ChecksItsOptions) {

@@ -3,11 +3,13 @@
 // a finished run is skipped; a bad file exits 2 with one line and writes nothing.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -16,6 +18,7 @@
 #include "davi/prior/checkpoint.hpp"
 #include "davi/runner/runner.hpp"
 #include "davi/runner/summary.hpp"
+#include "fuzz/experiment_reader.hpp"
 #include "image_folder_fixture.hpp"
 #include "test_helpers.hpp"
 #include "tiny_models.hpp"
@@ -180,7 +183,7 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
   EXPECT_EQ(plan_error([](json& e) { e["data"]["dataset"] = "mnist"; }),
             "data.dataset: unknown \"mnist\"; expected one of: " + runner::policy_names<runner::DatasetTypes>());
   EXPECT_EQ(plan_error([](json& e) { e["task"]["noise"]["sigma_y"] = -1; }),
-            "task.noise.sigma_y: expected a value >= 0, got -1");
+            "task.noise.sigma_y: expected a value in [0, 10], got -1");
   EXPECT_EQ(plan_error([](json& e) { e["method"][0]["training"]["steps"] = 0; }),
             "method.training.steps: expected a value >= 1, got 0");
   EXPECT_EQ(plan_error([](json& e) { e["method"][0]["regression"] = "half"; }),
@@ -193,6 +196,112 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
   EXPECT_EQ(plan_error([](json& e) { e["sweep"] = {{"method.lamda_con", {1, 2}}}; }).rfind(
                 "method.lamda_con: unknown key; expected one of: ", 0),
             0u);
+}
+
+TEST(Plan, EveryRangeResourceAndInputFileIsCheckedBeforeWork) {
+  // Each edit of the fixture's experiment (davi and lift on 4x super-resolution) and the start of the one
+  // line it must give; all of these once reached LibTorch, ran for minutes or were accepted silently.
+  const auto hardware = std::max(1u, std::thread::hardware_concurrency());
+  const std::vector<std::pair<std::function<void(json&)>, std::string>> cases = {
+      {[](json& e) { e["method"][0]["lr"] = -1; }, "method.lr: expected a value > 0, got -1"},
+      {[](json& e) { e["method"][0]["score_lr"] = -1; }, "method.score_lr: expected a value > 0, got -1"},
+      {[](json& e) { e["method"][0]["weight_decay"] = -1; }, "method.weight_decay: expected a value >= 0, got -1"},
+      {[](json& e) { e["method"][0]["discriminator_lr"] = -1; }, "method.discriminator_lr: expected a value > 0"},
+      {[](json& e) { e["method"][0]["batch_size"] = 1000000000; }, "method.batch_size: expected a value in [1, 65536]"},
+      {[](json& e) { e["method"][0]["batch_size"] = 60000; }, "method.batch_size: needs about"},
+      {[](json& e) { e["evaluation"]["samples"] = 1000000000; }, "evaluation.samples: expected a value in [1, 1024]"},
+      {[](json& e) { e["method"][0]["discriminator"] = {{"base_channels", 0}}; },
+       "method.discriminator.base_channels: expected a value in [1, 4096], got 0"},
+      {[](json& e) { e["method"][0]["adversarial"] = true, e["method"][0]["discriminator"] = {{"image_channels", 3}}; },
+       "method.discriminator.image_channels: expected 1 (the data set's), got 3"},
+      {[](json& e) { e["task"]["operator"] = {{"name", "gaussian_blur"}, {"kernel_size", 2147483647}}; },
+       "task.operator.kernel_size: expected a value in [1, 8191], got 2147483647"},
+      {[](json& e) { e["task"]["operator"]["factor"] = 0; }, "task.operator.factor: expected a value >= 1, got 0"},
+      {[](json& e) { e["task"]["operator"]["factor"] = 3; }, "task.operator.factor: 3 does not divide the image size"},
+      {[](json& e) { e["task"]["noise"]["sigma_y"] = 1e308; }, "task.noise.sigma_y: expected a value in [0, 10]"},
+      {[](json& e) { e["method"][0]["ema"] = {{"update_every", 0}}; }, "method.ema.update_every: expected a value >= 1"},
+      {[](json& e) { e["method"][0]["ema"] = {{"beta", 2}}; }, "method.ema.beta: expected a value in [0, 1), got 2"},
+      {[](json& e) { e["method"][0]["ema"] = {{"power", -1}}; }, "method.ema.power: expected a value > 0, got -1"},
+      {[](json& e) { e["method"][0]["lambda_con"] = -1; }, "method.lambda_con: expected a value >= 0, got -1"},
+      {[](json& e) { e["method"][1] = {{"name", "dps"}, {"zeta", 1e308}}; }, "method.zeta: expected a value in [0, 1000000]"},
+      {[](json& e) { e["method"][1] = {{"name", "dps"}, {"steps", 0}}; }, "method.steps: expected a value >= 1, got 0"},
+      {[](json& e) { e["method"][1] = {{"name", "ddrm"}, {"steps", 5000}}; },
+       "method.steps: expected a value in [1, 1000] (the prior's diffusion steps), got 5000"},
+      {[](json& e) { e["method"][1] = {{"name", "reddiff"}, {"steps", -1}}; }, "method.steps: expected a value >= 1, got -1"},
+      {[](json& e) { e["threads"] = 100000; }, "threads: expected a value in [0, 4096], got 100000"},
+      {[hardware](json& e) { e["threads"] = 4 * hardware + 1; },
+       "threads: expected a value in [0, " + std::to_string(4 * hardware) + "] (4 per hardware thread"},
+      {[](json& e) { e["threads"] = 4294967296LL; }, "threads: 4294967296 is out of range for this option"},
+      {[](json& e) { e["device"] = "tpu"; }, "device: unknown \"tpu\"; expected one of: cpu, cuda, cuda:N, auto"},
+      {[](json& e) { e["device"] = ""; }, "device: unknown \"\""},
+      {[](json& e) { e["output"] = "/"; }, "output: / is not a folder for results"},
+      {[](json& e) { e["output"] = "/proc/davi"; }, "output: /proc/davi is inside a virtual file system"},
+      {[](json& e) { e["output"] = e["prior"].get<std::string>() + "/out"; }, " is a file, not a folder"},
+      {[](json& e) { e["data"]["validation_images"] = 60000; }, "data.validation_images: expected a value in [0, 59999]"},
+      {[](json& e) { e["evaluation"]["metrics"] = {"psnr", {{"name", "ssim"}, {"window", 0}}}; },
+       "evaluation.metrics[1].window: expected a value >= 1, got 0"},
+  };
+  for (const auto& [edit, expected] : cases) {
+    const auto message = plan_error(edit);
+    EXPECT_NE(message.find(expected), std::string::npos) << "expected \"" << expected << "\", got \"" << message << "\"";
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  if (::geteuid() != 0) {  // root may write anywhere
+    EXPECT_NE(plan_error([](json& e) { e["output"] = "/usr/davi_results"; }).find("is not writable by this user"),
+              std::string::npos);
+  }
+}
+
+TEST(Plan, DamagedOrForeignInputFilesAreRefusedAtPlanningNotAfterTraining) {
+  Fixture f("runner_inputs");
+  const auto plan_message = [&](const json& e) {
+    try {
+      runner::plan_experiment(e, (f.dir / "exp.json").string());
+    } catch (const Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("(no error)");
+  };
+  const auto prior = (f.dir / "prior.pt").string();
+  const auto classifier = (f.dir / "classifier.pt").string();
+  auto e = f.experiment;
+  std::ofstream(f.dir / "empty.pt") << "";
+  e["prior"] = (f.dir / "empty.pt").string();
+  EXPECT_NE(plan_message(e).find("prior: " + (f.dir / "empty.pt").string() + ": not a readable davi prior checkpoint"),
+            std::string::npos) << plan_message(e);
+  e["prior"] = classifier;  // a valid archive of another kind
+  EXPECT_NE(plan_message(e).find("prior: " + classifier + ": not a davi prior checkpoint"), std::string::npos)
+      << plan_message(e);
+  e["prior"] = f.dir.string();
+  EXPECT_NE(plan_message(e).find("prior checkpoint not found"), std::string::npos) << plan_message(e);
+  ::mkfifo((f.dir / "pipe.pt").c_str(), 0600);  // would block a reader forever
+  e["prior"] = (f.dir / "pipe.pt").string();
+  EXPECT_NE(plan_message(e).find("prior checkpoint not found"), std::string::npos) << plan_message(e);
+  {  // options that disagree with the weights
+    auto p = prior::load_prior(prior);
+    auto options = p.net()->options();
+    options.base_channels = 16;
+    prior::ScorePrior lying(networks::UNet(options), p.schedule(), {{"network", options_to_json(options)}});
+    prior::save_prior(lying, f.dir / "lying.pt");
+    std::filesystem::copy_file(f.dir / "lying.pt", f.dir / "swapped.pt");
+    // Same options text, the weights of the other: write the 8-channel weights under a 16-channel config.
+    torch::serialize::OutputArchive archive, net;
+    p.net()->save(net);
+    archive.write("net", net);
+    archive.write("betas", p.schedule().betas());
+    archive.write("config", c10::IValue(nlohmann::json{{"network", options_to_json(options)}}.dump()));
+    archive.save_to((f.dir / "swapped.pt").string());
+  }
+  e["prior"] = (f.dir / "swapped.pt").string();
+  EXPECT_NE(plan_message(e).find("its weights do not fit its network options"), std::string::npos) << plan_message(e);
+  e["prior"] = prior;
+  e["evaluation"]["classifier"] = prior;  // a prior where the classifier should be
+  EXPECT_NE(plan_message(e).find("evaluation.classifier: " + prior + ": not a davi feature classifier"),
+            std::string::npos) << plan_message(e);
+  e["evaluation"]["classifier"] = (f.dir / "none.pt").string();
+  EXPECT_NE(plan_message(e).find("evaluation.classifier: " + (f.dir / "none.pt").string() +
+                                 ": feature classifier not found"),
+            std::string::npos) << plan_message(e);
 }
 
 TEST(Plan, ShippedExperimentFilesAreValid) {
@@ -325,8 +434,9 @@ struct Output {
   std::string text;  // stdout and stderr
 };
 
-Output run_davi(const std::vector<std::string>& args) {
-  std::string command = DAVI_RUN_PATH;
+/// davi_run with `args`; `shell_prefix` (test-controlled, e.g. "ulimit -f 64; ") runs before it.
+Output run_davi(const std::vector<std::string>& args, const std::string& shell_prefix = "") {
+  std::string command = shell_prefix + DAVI_RUN_PATH;
   for (const auto& a : args) command += " '" + a + "'";
   command += " 2>&1";
   Output out{0, ""};
@@ -336,6 +446,22 @@ Output run_davi(const std::vector<std::string>& args) {
   const int status = ::pclose(pipe);
   out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
+}
+
+/// Starts davi_run on `file` in the background (stdout discarded, stderr to `stderr_path`) and returns its
+/// pid once `wait_for` exists (or after two minutes, when the caller's checks will fail).
+pid_t start_davi_until(const fs::path& file, const fs::path& wait_for, const fs::path& stderr_path = "/dev/null") {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen(stderr_path.c_str(), "w", stderr);
+    ::execl(DAVI_RUN_PATH, DAVI_RUN_PATH, file.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (pid > 0 && !fs::exists(wait_for) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return pid;
 }
 
 json read_json(const fs::path& path) {
@@ -380,7 +506,7 @@ TEST(EvaluatePrior, SameWeightsInFp32AndBf16GiveCloseHeldOutLossesAndRecordTheir
 
 /// metrics.json without what legitimately differs between two runs of one config (time, place).
 json reproducible_part(json m) {
-  for (const char* key : {"seconds_per_image", "environment", "config_file", "experiment"}) m.erase(key);
+  for (const char* key : {"seconds_per_image", "environment", "config_file", "experiment", "checksum"}) m.erase(key);
   if (m.contains("training")) m["training"].erase("training_seconds");
   return m;
 }
@@ -411,17 +537,8 @@ TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
   // Killed with SIGKILL once a checkpoint exists, then rerun.
   const auto file = f.write(f.experiment);
   const auto state = f.dir / "out" / plan.runs[0].context.run_id / "train_state.pt";
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::freopen("/dev/null", "w", stdout);
-    std::freopen("/dev/null", "w", stderr);
-    ::execl(DAVI_RUN_PATH, DAVI_RUN_PATH, file.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(state) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const pid_t pid = start_davi_until(file, state);
+  ASSERT_GT(pid, 0);
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -461,6 +578,40 @@ TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
   EXPECT_NE(validated.text.find(plan.runs[0].context.run_id + " finished"), std::string::npos) << validated.text;
 }
 
+TEST(DaviRun, SigtermSavesTheCurrentStepAndAFullDiskFailsCleanly) {
+  Fixture f("runner_signals");
+  const auto file = f.write(f.experiment);
+  const auto plan = runner::plan_experiment(f.experiment, file.string());
+  const auto state = plan.runs[0].context.dir / "train_state.pt";
+  const auto log = f.dir / "stderr.txt";
+  const pid_t pid = start_davi_until(file, state, log);
+  ASSERT_GT(pid, 0);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "davi_run did not handle SIGTERM";
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("davi: SIGTERM at step "), std::string::npos) << text;
+  EXPECT_NE(text.find("rerun to resume"), std::string::npos) << text;
+  EXPECT_FALSE(fs::exists(state.parent_path() / "metrics.json"));
+  const auto resumed = run_davi({file.string()});
+  EXPECT_EQ(resumed.code, 0) << resumed.text;
+  EXPECT_NE(resumed.text.find("resumed"), std::string::npos) << resumed.text;
+
+  // A file-size limit (a full disk): the checkpoint write fails, one line, exit 1, no temporary left.
+  auto small = f.experiment;
+  small["output"] = (f.dir / "small").string();
+  const auto small_file = f.write(small, "small.json");
+  const auto failed = run_davi({small_file.string()}, "ulimit -f 64; ");
+  EXPECT_EQ(failed.code, 1) << failed.text;
+  EXPECT_TRUE(failed.text.find("write failed") != std::string::npos ||
+              failed.text.find("cannot write") != std::string::npos) << failed.text;
+  for (const auto& entry : fs::recursive_directory_iterator(f.dir / "small"))
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
+}
+
 TEST(DaviRun, BadFilesExitTwoWithOneLineAndWriteNothing) {
   Fixture f("runner_bad");
   auto bad = f.experiment;
@@ -478,6 +629,10 @@ TEST(DaviRun, BadFilesExitTwoWithOneLineAndWriteNothing) {
   EXPECT_EQ(run_davi({(f.dir / "absent.json").string()}).text,
             (f.dir / "absent.json").string() + ": cannot open experiment file\n");
   EXPECT_EQ(run_davi({}).code, 2);
+  EXPECT_EQ(run_davi({"--validate", f.dir.string()}).text,
+            f.dir.string() + ": not a regular file (a folder, a pipe or a device)\n");
+  ::mkfifo((f.dir / "pipe.json").c_str(), 0600);  // reading it would block forever
+  EXPECT_EQ(run_davi({(f.dir / "pipe.json").string()}).code, 2);
 }
 
 TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputesNothing) {
@@ -607,6 +762,73 @@ TEST(ImageFolderData, TrainsAPriorAndAClassifierThenRunsDaviAndBaselinesOn32x32R
   experiment["data"]["dataset"]["test_fraction"] = 1.5;
   EXPECT_DAVI_ERROR(runner::plan_experiment(experiment, (dir / "exp.json").string()),
                     "data.dataset.test_fraction: expected a value in (0, 1), got 1.5");
+}
+
+TEST(ExperimentText, HostileTextIsRefusedInOneLineBeforeTheParserCanBeHurt) {
+  const auto refusal = [](const std::string& text) {
+    try {
+      runner::parse_experiment_text(text);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_EQ(refusal(R"({"seed": -1e999})"), "number out of range: -1e999");
+  EXPECT_EQ(refusal("{\"seed\": 1" + std::string(1000, '0') + "}"),
+            "number out of range: 1" + std::string(79, '0') + "...(1001 bytes)");
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');  // would overflow the stack
+  EXPECT_EQ(refusal("{\"seed\": " + deep + "}"), "JSON nested deeper than 64 levels at byte 73");
+  EXPECT_EQ(refusal(std::string(64, '[') + std::string(64, ']')), "(accepted)");
+  EXPECT_EQ(refusal(R"({"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]"})"), "(accepted)");
+  EXPECT_EQ(refusal(R"({"seed": 1, "seed": 2})"), "seed: key given twice in one object");
+  EXPECT_EQ(refusal(R"({"method": [{"name": "dps"}, {"name": "davi", "ema": {"beta": 0.9, "beta": 0.99}}]})"),
+            "method[1].ema.beta: key given twice in one object");
+  EXPECT_EQ(refusal(R"({"a": {"x": 1}, "b": {"x": 1}})"), "(accepted)");  // one key in two objects
+  EXPECT_EQ(refusal("{\"seed\": "), "invalid JSON at byte 10");
+  EXPECT_EQ(refusal(std::string(runner::kMaxExperimentBytes + 1, ' ')),
+            "experiment file of 16777217 bytes; expected at most 16777216");
+}
+
+TEST(ExperimentText, EchoedKeysAndValuesStayOnOneShortLine) {
+  EXPECT_EQ(echo("a\nb\x1b[31m"), "a\\nb\\x1b[31m");
+  EXPECT_EQ(echo(std::string(1 << 20, 'k'), 4), "kkkk...(1048576 bytes)");
+  EXPECT_EQ(echo("\xc3\xa9\xc3\xa9", 3), "\xc3\xa9...(4 bytes)");  // never half a UTF-8 character
+  const auto message = plan_error([](json& e) { e["se\ned\x1b[2J" + std::string(100000, 'x')] = 1; });
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  EXPECT_EQ(message.find('\x1b'), std::string::npos);
+  EXPECT_LT(message.size(), 400u);
+  EXPECT_EQ(message.rfind("se\\ned\\x1b[2Jxxx", 0), 0u) << message;
+  EXPECT_EQ(plan_error([](json& e) { e["task"]["operator"] = std::string(5000, 'o') + "\n"; }).size() < 400, true);
+}
+
+TEST(ExperimentText, SweepsBeyondTheRunLimitAreRefusedBeforeExpanding) {
+  json file = {{"sweep", json::object()}};
+  for (const char* axis : {"seed", "threads", "evaluation.images", "evaluation.samples", "evaluation.batch_size", "x"})
+    file["sweep"][axis] = json(std::vector<int>(100, 1));  // 10^12 runs: refused at the third axis
+  EXPECT_DAVI_ERROR(runner::expand_sweeps(file), "sweep: 1000000 runs; expected at most 10000");
+  file["sweep"] = {{"seed", json(std::vector<int>(100, 1))}, {"threads", json(std::vector<int>(100, 1))}};
+  EXPECT_EQ(runner::expand_sweeps(file).size(), 10000u);
+}
+
+TEST(ExperimentText, TheFuzzCorpusAndEveryExperimentFileReadWithoutAnythingButRefusals) {
+  // The committed fuzz corpus (tests/fuzz/corpus) replayed through the fuzz target's reader: each file
+  // either reads or is refused with davi::Error; any other exception fails the test.
+  std::size_t files = 0, read = 0;
+  for (const char* folder : {"tests/fuzz/corpus", "experiments"}) {
+    for (const auto& entry : fs::directory_iterator(fs::path(DAVI_SOURCE_DIR) / folder)) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      ++files;
+      try {
+        davi::testing::read_experiment(text);
+        ++read;
+      } catch (const Error&) {
+      }
+    }
+  }
+  EXPECT_GT(files, 20u);
+  EXPECT_GE(read, 14u);  // at least every shipped experiment file
 }
 
 TEST(DaviRun, ListShowsEveryRegisteredPolicyWithItsDefaults) {

@@ -9,6 +9,7 @@ davi_run calls it after writing the tables. Needs Debian's python3-matplotlib (t
 hence /usr/bin/python3 rather than whatever python3 comes first on PATH.
 """
 import csv
+import math
 import os
 import sys
 
@@ -58,8 +59,18 @@ PARETO = [
 SPAN_FOR_LOG = 30  # a bar panel whose positive values span more than this factor gets a log axis
 
 
+def number(text):
+    """A table cell as a float; empty, "nan", infinite and astronomically large cells (beyond what a log axis
+    can hold) become NaN, which no axis draws."""
+    try:
+        value = float(text) if text else float("nan")
+    except ValueError:
+        return float("nan")
+    return value if math.isfinite(value) and abs(value) < 1e100 else float("nan")
+
+
 def numbers(rows, column):
-    return [float(r[column]) if r.get(column) else float("nan") for r in rows]
+    return [number(r.get(column)) for r in rows]
 
 
 def pareto_front(costs, qualities, higher_is_better):
@@ -105,10 +116,11 @@ def log_axis(axis, values):
 
 
 def plot_pareto(rows, labels, experiment, out):
-    panels = [p for p in PARETO if any(r.get(p[0]) for r in rows)]
-    if not panels or not any(r.get("seconds_per_image") for r in rows):
-        return
     costs = numbers(rows, "seconds_per_image")
+    drawable = lambda column: any(c > 0 and q == q for c, q in zip(costs, numbers(rows, column)))  # noqa: E731
+    panels = [p for p in PARETO if drawable(p[0])]
+    if not panels:
+        return
     few = len(rows) <= 6  # few runs: names beside the points; more: a numbered legend
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels) + (0 if few else 4), 4.8), squeeze=False)
     for ax, (column, title, higher) in zip(axes.flat, panels):
@@ -164,8 +176,8 @@ def main(path):
             ax.set_yscale("log")
             log_axis(ax.yaxis, values)
             title = title if "(log)" in title else f"{title} (log)"
-        if column == "consistency" and rows[0].get("sigma_y"):
-            ax.axhline(float(rows[0]["sigma_y"]), color="k", linestyle="--", linewidth=1, label="sigma_y")
+        if column == "consistency" and number(rows[0].get("sigma_y")) == number(rows[0].get("sigma_y")):
+            ax.axhline(number(rows[0]["sigma_y"]), color="k", linestyle="--", linewidth=1, label="sigma_y")
             ax.legend(fontsize=7)
         ax.set_title(f"{title}\n({better} is better)" if better not in ("-", "sigma_y") else title, fontsize=9)
         tick_labels(ax, labels)
@@ -185,4 +197,9 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         print("usage: tools/plot_summary.py results/<experiment>/summary.csv", file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(sys.argv[1]))
+    try:
+        sys.exit(main(sys.argv[1]))
+    except Exception as error:  # one line, like davi_run's own messages; the tables are already written
+        print(f"figure: cannot draw {sys.argv[1]}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+              file=sys.stderr)
+        sys.exit(1)

@@ -2,6 +2,7 @@
 // plan and its summary.
 #include "davi/runner/runner.hpp"
 
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "davi/core/interrupt.hpp"
 #include "davi/runner/migrate.hpp"
 #include "davi/runner/summary.hpp"
 
@@ -114,13 +116,21 @@ int main(int argc, char** argv) {
     std::cerr << usage << "\n";
     return 2;
   }
+  // A file-size limit (ulimit -f) must fail the write, which is reported and cleaned up, not kill the process.
+  ::signal(SIGXFSZ, SIG_IGN);
   const std::string path = argv[argc - 1];
+  // Every message is one line: the file's name and the error, control characters escaped, cut if huge.
+  const auto report = [&](const std::exception& e, int code) {
+    std::cerr << echo(path, 200) << ": " << echo(e.what(), 2000) << "\n";
+    return code;
+  };
   Plan plan;
   try {
     plan = plan_experiment(read_json_file(path), path, /*check_outputs=*/!migrate);
   } catch (const Error& e) {
-    std::cerr << path << ": " << e.what() << "\n";
-    return 2;
+    return report(e, 2);
+  } catch (const std::exception& e) {  // anything else a check missed (LibTorch, the JSON library): still one line
+    return report(std::runtime_error(first_line(e.what())), 2);
   }
   print_auto_device(plan);
   if (validate_only) {
@@ -145,12 +155,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     return execute(plan);
+  } catch (const Interrupted& e) {  // SIGINT or SIGTERM during training: its state was saved first
+    return report(e, 128 + e.signal);
   } catch (const Error& e) {
-    std::cerr << path << ": " << e.what() << "\n";
-    return 1;  // failed during the work; finished runs and checkpoints are kept
-  } catch (const std::filesystem::filesystem_error& e) {
-    std::cerr << path << ": " << e.what() << "\n";
-    return 1;
+    return report(e, 1);  // failed during the work; finished runs and checkpoints are kept
+  } catch (const std::exception& e) {
+    return report(std::runtime_error(first_line(e.what())), 1);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "davi/core/core.hpp"
+#include "davi/core/memory.hpp"
 #include "davi/data/data.hpp"
 #include "davi/metrics/metrics.hpp"
 #include "inverse_problem_evaluation.hpp"
@@ -134,6 +135,10 @@ void InverseProblem::validate(const Config& e) {
   const std::int64_t available = ev.split == "test" ? split_size("test") : e.data.validation_images;
   DAVI_CHECK(ev.images <= available, "evaluation.images: expected a value in [2, ", available, "] for the ", ev.split,
              " split, got ", ev.images);
+  const Shape shape = image_shape_of(dataset);
+  const double numel = static_cast<double>(shape[0] * shape[1] * shape[2]);
+  check_fits_memory(static_cast<double>(std::min(ev.batch_size, ev.images)) * ev.samples, numel, 64,
+                    "evaluation.batch_size x evaluation.samples");
   DAVI_CHECK(ev.grid_images <= ev.images, "evaluation.grid_images: expected a value in [1, evaluation.images = ",
              ev.images, "], got ", ev.grid_images);
   DAVI_CHECK(ev.grid_samples <= ev.samples, "evaluation.grid_samples: expected a value in [1, evaluation.samples = ",
@@ -144,9 +149,15 @@ void InverseProblem::validate(const Config& e) {
       DAVI_CHECK(ev.samples >= M::min_samples, "evaluation.metrics: ", M::name, " needs evaluation.samples >= ",
                  M::min_samples, ", got ", ev.samples);
   });
-  if (uses_classifier(ev))
-    DAVI_CHECK(std::filesystem::exists(ev.classifier), "evaluation.classifier: file not found: ", ev.classifier,
-               " (experiments/train_classifier.json trains it)");
+  if (uses_classifier(ev)) {  // opened and checked now, not after the method's training
+    try {
+      const auto classifier = networks::load_feature_classifier(ev.classifier, c10::kCPU);
+      check_network_fits(classifier->options().image_channels, classifier->options().image_size, dataset,
+                         ev.classifier + ":options");
+    } catch (const Error& e) {
+      detail::fail("evaluation.classifier: ", e.what());
+    }
+  }
   std::visit(
       [&](const auto& c) { validate_method<typename std::decay_t<decltype(c)>::Type>(e, c.options); },
       e.method.choice());

@@ -3,29 +3,43 @@
 #include <fstream>
 
 #include "davi/runner/experiment.hpp"
+#include "davi/runner/json_text.hpp"
 #include "davi/runner/sweep.hpp"
 
 namespace davi::runner {
 
+/// Refuses an output folder that holds another experiment's runs: this plan's summary would replace that
+/// experiment's summary.csv, .md and .png with a table of its own runs only.
+static void refuse_another_experiments_output(const Plan& plan) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(plan.output, ec)) return;
+  for (auto it = std::filesystem::directory_iterator(plan.output, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    const auto metrics_path = it->path() / "metrics.json";
+    if (!std::filesystem::is_regular_file(metrics_path, ec)) continue;
+    std::ifstream in(metrics_path);
+    const auto held = nlohmann::json::parse(in, nullptr, false);
+    const auto other = held.is_object() && held.contains("experiment") && held["experiment"].is_string()
+                           ? held["experiment"].get<std::string>()
+                           : plan.experiment;
+    DAVI_CHECK(other == plan.experiment, "output: ", plan.output.string(), " holds runs of the experiment \"",
+               echo(other), "\" (", it->path().filename().string(), "), whose summary this one would overwrite; ",
+               "choose another output (a renamed experiment file: move its results first)");
+  }
+}
+
 Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, bool check_outputs) {
   Plan plan;
   plan.experiment = experiment_name(file_path);
-  const auto kind_names = policy_names<KindTypes>();
   for (auto& point : expand_sweeps(file)) {
-    if (!point.config.contains("kind")) point.config["kind"] = std::string(InverseProblem::name);
-    DAVI_CHECK(point.config["kind"].is_string(), "kind: expected a string naming one of: ", kind_names);
-    const auto kind = point.config["kind"].get<std::string>();
-    bool known = false;
-    for_each_type<KindTypes>([&]<class K>() {
-      if (known || kind != K::name) return;
-      known = true;
-      auto config = options_from_json<typename K::Config>(point.config, "");
+    read_point(point.config, [&]<class K>(typename K::Config config) {
       K::validate(config);
       const auto device_as_written = config.run.device;
       resolve_run_options(config.run);
       if (config.run.output.empty()) config.run.output = "results/" + plan.experiment;
+      check_output_folder(config.run.output);
       PlannedRun run;
-      run.kind = kind;
+      run.kind = std::string(K::name);
       run.assignment = point.assignment;
       run.device_as_written = device_as_written;
       run.own_folder = K::kRunFolders;
@@ -39,7 +53,6 @@ Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, b
       plan.output = config.run.output;
       plan.runs.push_back(std::move(run));
     });
-    DAVI_CHECK(known, "kind: unknown \"", kind, "\"; expected one of: ", kind_names);
   }
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j)
@@ -49,6 +62,8 @@ Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, b
     const auto& run = plan.runs[i];
     if (!check_outputs || !std::filesystem::exists(run.context.dir / "metrics.json") || run.status() == "finished")
       continue;
+    DAVI_CHECK(run.status() != "damaged", "output: ", (run.context.dir / "metrics.json").string(),
+               " is damaged (not JSON, or its checksum does not match); delete it to rerun the run");
     std::ifstream in(run.context.dir / "metrics.json");
     const auto held = nlohmann::json::parse(in, nullptr, false);
     const bool legacy = !held.is_discarded() &&
@@ -59,17 +74,24 @@ Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, b
     detail::fail("output: ", run.context.dir.string(), " holds the results of a different config; move it away ",
                  "or choose another output (nothing was overwritten)");
   }
+  if (check_outputs) refuse_another_experiments_output(plan);
   return plan;
 }
 
 nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  DAVI_CHECK(std::filesystem::exists(status), "cannot open experiment file");
+  DAVI_CHECK(std::filesystem::is_regular_file(status), "not a regular file (a folder, a pipe or a device)");
+  const auto size = std::filesystem::file_size(path, ec);
+  DAVI_CHECK(!ec && size <= kMaxExperimentBytes, "experiment file of ", size, " bytes; expected at most ",
+             kMaxExperimentBytes);
+  std::ifstream in(path, std::ios::binary);
   DAVI_CHECK(in.good(), "cannot open experiment file");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    detail::fail("invalid JSON at byte ", e.byte);
-  }
+  std::string text(size, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  DAVI_CHECK(in.gcount() == static_cast<std::streamsize>(size), "cannot read experiment file");
+  return parse_experiment_text(text);
 }
 
 }  // namespace davi::runner

@@ -83,6 +83,7 @@ void TrainClassifier::validate(const Config& e) {
              e.network.image_size);
   const auto dataset = make_dataset(e.data.dataset);
   check_network_fits(e.network.image_channels, e.network.image_size, dataset, "network");
+  check_training_batch_fits(e.training.batch_size, e.network.channels, dataset, "training.batch_size");
   const auto classes = std::visit([](const auto& d) { return d.classes(); }, dataset);
   DAVI_CHECK(classes >= 2, "data.dataset: ", classes, " class; a classifier needs at least 2 (image_folder: one ",
              "folder per class)");
@@ -100,7 +101,7 @@ void TrainClassifier::run(const Config& e, const RunContext& ctx) {
     return std::visit([&](const auto& d) { return d.load(split, 0); }, dataset);
   };
   ClassifierTrainer trainer(e.network, e.training, load("train"), seed, device);
-  const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_classifier");
+  const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_classifier", ctx.run_id);
   networks::save_feature_classifier(trainer.net(), ctx.dir / "classifier.pt");
   const auto test = load("test");
   const double accuracy = classifier_accuracy(trainer.net(), test.images.to(device), test.labels.to(device));

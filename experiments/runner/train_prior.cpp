@@ -15,7 +15,14 @@ namespace davi::runner {
 
 void TrainPrior::validate(const Config& e) {
   davi::validate(e.training.loop, "training");
-  check_network_fits(e.network.image_channels, e.network.image_size, make_dataset(e.data.dataset), "network");
+  networks::check_unet_options(e.network, "network");
+  const auto dataset = make_dataset(e.data.dataset);
+  check_network_fits(e.network.image_channels, e.network.image_size, dataset, "network");
+  check_training_batch_fits(e.training.batch_size, e.network.base_channels, dataset, "training.batch_size");
+  check_training_batch_fits(e.samples.count, std::max(1, e.network.base_channels / 2), dataset, "samples.count");
+  const auto T = make_schedule(e.schedule).num_steps();
+  DAVI_CHECK(e.samples.steps <= T, "samples.steps: expected a value in [1, ", T, "] (the schedule's steps), got ",
+             e.samples.steps);
 }
 
 void TrainPrior::run(const Config& e, const RunContext& ctx) {
@@ -33,7 +40,7 @@ void TrainPrior::run(const Config& e, const RunContext& ctx) {
   prior::PriorTrainer trainer(e.network, schedule, prior_config, e.training, train.images, seed, device);
   std::cerr << "train_prior: " << networks::parameter_count(*trainer.ema_prior().net()) << " parameters, "
             << threads << " threads, device " << device.str() << "\n";
-  const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_prior");
+  const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_prior", ctx.run_id);
 
   auto p = trainer.ema_prior();
   p.net()->eval();

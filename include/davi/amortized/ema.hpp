@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "davi/core/options.hpp"
 #include "davi/prior/dsm.hpp"
 
 namespace davi::amortized {
@@ -17,10 +18,11 @@ struct EmaOptions {
   double power = 2.0 / 3.0;
   template <class V>
   void visit(V&& v) {
-    v("beta", beta, "largest decay (official: 0.9999)");
-    v("update_every", update_every, "update every this many steps (official: 5)");
-    v("update_after_step", update_after_step, "copy the weights until this step (ema_pytorch default: 100)");
-    v("power", power, "decay warm-up 1 - (1 + n)^-power (ema_pytorch default: 2/3)");
+    v("beta", beta, "largest decay (official: 0.9999)", in_range_below(0, 1));
+    v("update_every", update_every, "update every this many steps (official: 5)", at_least(1));
+    v("update_after_step", update_after_step, "copy the weights until this step (ema_pytorch default: 100)",
+      at_least(0));
+    v("power", power, "decay warm-up 1 - (1 + n)^-power (ema_pytorch default: 2/3)", greater_than(0));
   }
 };
 

@@ -50,7 +50,7 @@ struct Constraint {
   std::string violation(const T& value) const {
     if constexpr (std::is_same_v<T, std::string>) {
       if (choices.empty() || std::find(choices.begin(), choices.end(), value) != choices.end()) return "";
-      return "unknown \"" + value + "\"; expected one of: " + join(choices);
+      return "unknown \"" + echo(value) + "\"; expected one of: " + join(choices);
     } else if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
       const auto v = static_cast<double>(value);
       const bool fits = !std::isnan(v) && (!low || (low_open ? v > *low : v >= *low)) &&
@@ -160,7 +160,7 @@ void read_options(const nlohmann::json& j, O& options, const std::string& path);
 template <class T>
 void read_value(const nlohmann::json& j, T& out, const std::string& path) {
   const auto wrong = [&] {
-    fail(path, ": expected ", expected_type_name<T>(), ", got ", json_type_name(j), " ", j.dump());
+    fail(path, ": expected ", expected_type_name<T>(), ", got ", json_type_name(j), " ", echo(j.dump()));
   };
   if constexpr (std::is_same_v<T, nlohmann::json>) {
     out = j;  // read later by the policy that owns it
@@ -177,7 +177,7 @@ void read_value(const nlohmann::json& j, T& out, const std::string& path) {
     const bool fits = j.is_number_unsigned() ? std::in_range<T>(j.get<std::uint64_t>())
                                              : std::in_range<T>(j.get<std::int64_t>());
     if (!fits)
-      fail(path, ": ", j.dump(), " is out of range for this option (", std::numeric_limits<T>::min(), " to ",
+      fail(path, ": ", echo(j.dump()), " is out of range for this option (", std::numeric_limits<T>::min(), " to ",
            std::numeric_limits<T>::max(), ")");
     out = j.get<T>();
   } else if constexpr (std::is_floating_point_v<T>) {
@@ -215,7 +215,7 @@ void read_options(const nlohmann::json& j, O& options, const std::string& path) 
     if (!known.count(key)) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      fail(path.empty() ? key : path + "." + key, ": unknown key; expected one of: ", list);
+      fail(path.empty() ? echo_key(key) : path + "." + echo_key(key), ": unknown key; expected one of: ", list);
     }
   }
 }

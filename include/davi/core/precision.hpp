@@ -68,7 +68,11 @@ class ComputeScope {
 inline bool cpu_has_native_bf16() {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
+#if defined(__clang__) && __clang_major__ < 16  // clang 14 and 15 do not know the feature name "amx-bf16"
+  return __builtin_cpu_supports("avx512bf16");
+#else
   return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+#endif
 #else
   return false;
 #endif

@@ -17,6 +17,7 @@
 
 #include "davi/core/options.hpp"
 #include "davi/core/archive.hpp"
+#include "davi/core/interrupt.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/check.hpp"
 #include "davi/core/progress.hpp"
@@ -90,54 +91,81 @@ struct TrainingRecord {
   bool resumed = false;
 };
 
-/// Trains until `o.steps`, resuming from `dir`/train_state.pt when it exists. Writes
-/// `dir`/train_log.csv (step, the trainer's values, cumulative seconds) at every checkpoint.
+/// Trains until `o.steps`, resuming from `dir`/train_state.pt when it exists.
+/// - The checkpoint (core/archive.hpp, sealed with `tag`, the run id) holds the trainer's whole state, the
+///   batch stream, the log so far and the partial sums of the next log row, so a run resumed from any step
+///   ends with the numbers and the train_log.csv of a run that never stopped. train_log.csv (step, the
+///   trainer's values, cumulative seconds) is derived from it: written with each checkpoint, and again on
+///   resume, so a kill between the two writes loses nothing.
+/// - A log row whose mean loss is not finite stops training with one line naming the step and the value;
+///   the last checkpoint (before the divergence) is kept.
+/// - SIGINT or SIGTERM (InterruptScope) write a checkpoint at the current step and stop with Interrupted.
 template <ResumableTrainer T>
 TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const std::filesystem::path& dir,
-                               std::uint64_t batch_seed, const std::string& label) {
+                               std::uint64_t batch_seed, const std::string& label, const std::string& tag = "") {
   const auto state_path = dir / "train_state.pt";
   Rng batches(batch_seed, c10::kCPU);
   TrainingRecord record;
   std::string log;
+  LossRow sums;  // double accumulators of the next log row, on the trainer's device
+  std::int64_t in_sums = 0, last_checkpoint = -1;
   if (std::filesystem::exists(state_path)) {
     torch::serialize::InputArchive archive, trainer_archive;
-    read_archive(archive, state_path, trainer.device(), "training state; delete it to start over");
-    c10::IValue saved_log, saved_seconds;
+    read_sealed(archive, state_path, trainer.device(), tag, "training state");
+    c10::IValue saved_log, saved_seconds, saved_names, saved_count;
+    at::Tensor saved_sums;
     DAVI_CHECK(archive.try_read("trainer", trainer_archive) && archive.try_read("log", saved_log) &&
-                   archive.try_read("seconds", saved_seconds),
-               state_path.string(), ": not a davi training state (missing trainer, log or seconds)");
+                   archive.try_read("seconds", saved_seconds) && archive.try_read("sum_names", saved_names) &&
+                   archive.try_read("sums", saved_sums) && archive.try_read("in_sums", saved_count),
+               state_path.string(), ": not a davi training state (missing trainer, log, seconds or sums)");
     try {
       trainer.load(trainer_archive);
       batches.load(archive, "batch_rng", "");
     } catch (const Error& e) {
       detail::fail(state_path.string(), ": ", e.what());
-    } catch (const c10::Error&) {
+    } catch (const std::exception&) {
       detail::fail(state_path.string(), ": does not match this run's networks or optimiser; delete it to start over");
     }
     log = saved_log.toStringRef();
     record.seconds = saved_seconds.toDouble();
+    in_sums = saved_count.toInt();
+    std::istringstream names(saved_names.toStringRef());
+    std::string name;
+    for (std::int64_t i = 0; std::getline(names, name); ++i)
+      sums.emplace_back(name, saved_sums[i].to(trainer.device()).clone());
     record.resumed = true;
+    last_checkpoint = trainer.step();
+    write_text_atomically(dir / "train_log.csv", log);
     std::fprintf(stderr, "%s: resumed %s at step %lld\n", label.c_str(), state_path.string().c_str(),
                  static_cast<long long>(trainer.step()));
   }
   const auto checkpoint = [&] {
-    write_atomically(state_path, [&](const std::filesystem::path& tmp) {
-      torch::serialize::OutputArchive archive, trainer_archive;
-      trainer.save(trainer_archive);
-      archive.write("trainer", trainer_archive);
-      archive.write("log", c10::IValue(log));
-      archive.write("seconds", c10::IValue(record.seconds));
-      batches.save(archive, "batch_rng");
-      archive.save_to(tmp.string());
-    });
+    torch::serialize::OutputArchive archive, trainer_archive;
+    trainer.save(trainer_archive);
+    archive.write("trainer", trainer_archive);
+    archive.write("log", c10::IValue(log));
+    archive.write("seconds", c10::IValue(record.seconds));
+    std::string names;
+    std::vector<at::Tensor> values;
+    for (const auto& [n, sum] : sums) names += n + "\n", values.push_back(sum.cpu());
+    archive.write("sum_names", c10::IValue(names));
+    archive.write("sums", values.empty() ? at::zeros({0}, at::kDouble) : at::stack(values));
+    archive.write("in_sums", c10::IValue(in_sums));
+    batches.save(archive, "batch_rng");
+    write_sealed(archive, state_path, tag);
     write_text_atomically(dir / "train_log.csv", log);
+    last_checkpoint = trainer.step();
   };
 
+  const InterruptScope interrupts;
   Progress progress(label, o.steps, trainer.step());
-  LossRow sums;  // double accumulators on the trainer's device
-  int in_sums = 0;
   std::string note;  // the first column's last logged mean, shown by the progress display
   while (trainer.step() < o.steps) {
+    if (const int signal = InterruptScope::pending()) {
+      checkpoint();
+      throw Interrupted(signal, detail::concat(label, ": ", signal_name(signal), " at step ", trainer.step(),
+                                               "; the state is saved in ", state_path.string(), "; rerun to resume"));
+    }
     Timer timer;
     const LossRow row = trainer.train_step(batches);
     if (sums.empty()) {
@@ -149,7 +177,15 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
     const bool log_row = step % o.log_every == 0 || step == o.steps;
     std::vector<double> means;
     if (log_row) {  // the only place the loop waits for the device
-      for (const auto& [name, sum] : sums) means.push_back(sum.template item<double>() / in_sums);
+      for (const auto& [name, sum] : sums) means.push_back(sum.template item<double>() / static_cast<double>(in_sums));
+      for (std::size_t i = 0; i < means.size(); ++i) {
+        if (std::isfinite(means[i])) continue;
+        detail::fail(label, ": step ", step, ": ", sums[i].first, " is ", means[i], " (the mean of steps ",
+                     step - in_sums + 1, " to ", step, "); stopped; ",
+                     last_checkpoint < 0 ? std::string("no checkpoint was written")
+                                         : "train_state.pt of step " + std::to_string(last_checkpoint) + " is kept",
+                     "; no results are written (lower the learning rate, or clip gradients)");
+      }
     }
     record.seconds += timer.seconds();
     if (log_row) {

@@ -27,12 +27,13 @@ struct FeatureClassifierOptions {
   double dropout = 0.3;
   template <class V>
   void visit(V&& v) {
-    v("image_channels", image_channels, "channels of the images");
-    v("image_size", image_size, "side of the square images (divisible by 4)");
-    v("channels", channels, "channels of the first block (the second has twice as many)");
-    v("embedding", embedding, "width of the embedding used by the Frechet distance");
-    v("classes", classes, "number of classes");
-    v("dropout", dropout, "dropout before the last layer while training (drawn from the trainer's seeded stream)");
+    v("image_channels", image_channels, "channels of the images", in_range(1, 64));
+    v("image_size", image_size, "side of the square images (divisible by 4)", in_range(4, 4096));
+    v("channels", channels, "channels of the first block (the second has twice as many)", in_range(1, 4096));
+    v("embedding", embedding, "width of the embedding used by the Frechet distance", in_range(1, 65536));
+    v("classes", classes, "number of classes", in_range(2, 100000));
+    v("dropout", dropout, "dropout before the last layer while training (drawn from the trainer's seeded stream)",
+      in_range_below(0, 1));
   }
 };
 
@@ -109,16 +110,17 @@ inline void save_feature_classifier(FeatureClassifier& net, const std::filesyste
 
 /// Loads a classifier written by save_feature_classifier, in eval mode, onto `device`.
 inline FeatureClassifier load_feature_classifier(const std::filesystem::path& path, const c10::Device& device) {
-  DAVI_CHECK(std::filesystem::exists(path), path.string(),
+  DAVI_CHECK(std::filesystem::is_regular_file(path), path.string(),
              ": feature classifier not found (experiments/train_classifier.json trains it)");
   torch::serialize::InputArchive archive, weights;
   read_archive(archive, path, c10::kCPU, "davi feature classifier");  // built on the CPU, then moved
   c10::IValue options;
-  DAVI_CHECK(archive.try_read("options", options) && archive.try_read("net", weights), path.string(),
-             ": not a davi feature classifier (missing options or net)");
-  FeatureClassifier net(options_from_json<FeatureClassifierOptions>(nlohmann::json::parse(options.toStringRef()),
-                                                                    path.string() + ":options"));
-  net->load(weights);
+  DAVI_CHECK(archive.try_read("options", options) && options.isString() && archive.try_read("net", weights),
+             path.string(), ": not a davi feature classifier (missing options or net)");
+  const auto json = nlohmann::json::parse(options.toStringRef(), nullptr, /*allow_exceptions=*/false);
+  DAVI_CHECK(json.is_object(), path.string(), ": not a davi feature classifier (its options are not a JSON object)");
+  FeatureClassifier net(options_from_json<FeatureClassifierOptions>(json, path.string() + ":options"));
+  load_weights(*net, weights, path);
   net->to(device);
   net->eval();
   return net;

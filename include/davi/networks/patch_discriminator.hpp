@@ -6,6 +6,7 @@
 // Weights start from N(0, 0.02), BatchNorm scales from N(1, 0.02) and biases from 0.
 #include <torch/torch.h>
 
+#include "davi/core/options.hpp"
 #include "davi/networks/mixed_precision.hpp"
 
 #include <vector>
@@ -17,8 +18,8 @@ struct PatchDiscriminatorOptions {
   int base_channels = 64;  // b: the official value; smaller images can do with less
   template <class V>
   void visit(V&& v) {
-    v("image_channels", image_channels, "channels of the images");
-    v("base_channels", base_channels, "channels of the first layer (official: 64)");
+    v("image_channels", image_channels, "channels of the images", in_range(1, 64));
+    v("base_channels", base_channels, "channels of the first layer (official: 64)", in_range(1, 4096));
   }
 };
 

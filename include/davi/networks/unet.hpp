@@ -5,10 +5,13 @@
 // mixed precision, NCHW or channels_last) applies; parameters and outputs are fp32 either way.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "davi/core/check.hpp"
+#include "davi/core/options.hpp"
 #include "davi/networks/mixed_precision.hpp"
 #include "davi/networks/parameter_count.hpp"
 
@@ -27,17 +30,46 @@ struct UNetOptions {
 
   template <class V>
   void visit(V&& v) {
-    v("image_channels", image_channels, "channels of the images (input and output)");
-    v("image_size", image_size, "side of the (square) images; decides where attention goes");
-    v("base_channels", base_channels, "channels at the first level");
-    v("channel_mult", channel_mult, "channel multiplier per level; one level per entry");
-    v("num_res_blocks", num_res_blocks, "residual blocks per level");
-    v("attention_resolutions", attention_resolutions, "resolutions (sides) that get self-attention");
-    v("attention_heads", attention_heads, "attention heads");
-    v("norm_groups", norm_groups, "GroupNorm groups");
-    v("dropout", dropout, "dropout probability inside residual blocks");
+    v("image_channels", image_channels, "channels of the images (input and output)", in_range(1, 64));
+    v("image_size", image_size, "side of the (square) images; decides where attention goes", in_range(1, 4096));
+    v("base_channels", base_channels, "channels at the first level", in_range(1, 4096));
+    v("channel_mult", channel_mult, "channel multiplier per level; one level per entry (1 to 8 levels)",
+      in_range(1, 64));
+    v("num_res_blocks", num_res_blocks, "residual blocks per level", in_range(1, 16));
+    v("attention_resolutions", attention_resolutions, "resolutions (sides) that get self-attention", at_least(1));
+    v("attention_heads", attention_heads, "attention heads (must divide the channels where attention is)",
+      in_range(1, 1024));
+    v("norm_groups", norm_groups, "GroupNorm groups", in_range(1, 1024));
+    v("dropout", dropout, "dropout probability inside residual blocks", in_range_below(0, 1));
   }
 };
+
+/// The most parameters a UNet may have (the official ADM 256 x 256 models have about 550 million).
+inline constexpr double kMaxUNetParameters = 1e9;
+
+/// Every check of UNet options, before any weight is allocated: the declared ranges and those that involve
+/// several options. Messages name the option under `path` ("network.attention_heads: ...").
+inline void check_unet_options(const UNetOptions& o, const std::string& path) {
+  check_options(o, path);
+  const auto levels = o.channel_mult.size();
+  DAVI_CHECK(levels >= 1 && levels <= 8, path, ".channel_mult: expected 1 to 8 levels, got ", levels);
+  double parameters = 0;  // the 3 x 3 convolutions, which dominate: two per residual block, down and up
+  double in = o.base_channels;
+  int resolution = o.image_size;
+  for (std::size_t level = 0; level < levels; ++level) {
+    const int out = o.base_channels * o.channel_mult[level];
+    parameters += 9.0 * ((in + out) * out + (2.0 * out + out) * out * 2) * (o.num_res_blocks + 1);
+    in = out;
+    const bool attends = std::count(o.attention_resolutions.begin(), o.attention_resolutions.end(), resolution) > 0;
+    const bool middle = level + 1 == levels;  // the middle block always attends
+    DAVI_CHECK(!(attends || middle) || out % o.attention_heads == 0, path, ".attention_heads: ", o.attention_heads,
+               " heads do not split the ", out, " channels of level ", level, " (", resolution, " x ", resolution, ")");
+    if (!middle) resolution = (resolution + 1) / 2;
+  }
+  DAVI_CHECK(parameters <= kMaxUNetParameters, path, ": about ", static_cast<long long>(parameters),
+             " parameters; expected at most ", static_cast<long long>(kMaxUNetParameters),
+             " (reduce base_channels, channel_mult or num_res_blocks)");
+}
 
 /// ADM's embedding: [cos(t f_k), sin(t f_k)], f_k = max_period^(-k/half), on the raw integer timestep.
 inline torch::Tensor timestep_embedding(const torch::Tensor& t, int dim, double max_period = 10000.0) {
@@ -171,8 +203,7 @@ TORCH_MODULE(UNetBlock);
 class UNetImpl : public torch::nn::Module {
  public:
   explicit UNetImpl(const UNetOptions& o) : options_(o) {
-    DAVI_CHECK(!o.channel_mult.empty() && o.base_channels > 0 && o.num_res_blocks > 0,
-               "unet: base_channels, channel_mult and num_res_blocks must be positive");
+    check_unet_options(o, "unet");
     const int embed_dim = 4 * o.base_channels;
     time_embed_ = register_module("time_embed", torch::nn::Sequential(torch::nn::Linear(o.base_channels, embed_dim),
                                                                       torch::nn::SiLU(),

@@ -24,7 +24,7 @@ class GaussianBlur : public ImageShapeChecks {
     double sv_threshold = 0.03;
     template <class V>
     void visit(V&& v) {
-      v("kernel_size", kernel_size, "taps of the 1-D kernel (odd)", at_least(1));
+      v("kernel_size", kernel_size, "taps of the 1-D kernel (odd)", in_range(1, 8191));
       v("sigma", sigma, "standard deviation of the kernel in pixels", greater_than(0));
       v("sv_threshold", sv_threshold, "1-D singular values below this are set to 0 (official code: 0.03)", at_least(0));
     }

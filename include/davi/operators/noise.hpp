@@ -19,7 +19,7 @@ class GaussianNoise {
     double sigma_y = 0.05;
     template <class V>
     void visit(V&& v) {
-      v("sigma_y", sigma_y, "noise standard deviation in [-1, 1] image units (0.05 = 2.5% of the range)", at_least(0));
+      v("sigma_y", sigma_y, "noise standard deviation in [-1, 1] image units (0.05 = 2.5% of the range)", in_range(0, 10));
     }
   };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/operators/masked.hpp"
 
@@ -17,7 +18,7 @@ class RandomInpainting : public MaskedOperator {
     std::int64_t seed = 0;
     template <class V>
     void visit(V&& v) {
-      v("missing_fraction", missing_fraction, "fraction of pixel positions removed, in [0, 1]");
+      v("missing_fraction", missing_fraction, "fraction of pixel positions removed", in_range(0, 1));
       v("seed", seed, "seed of the mask");
     }
   };

@@ -47,6 +47,10 @@ inline PriorCheckpoint read_prior_checkpoint(const std::filesystem::path& path) 
              ": not a davi prior checkpoint (its config is not a JSON object with \"network\")");
   checkpoint.network =
       options_from_json<networks::UNetOptions>(checkpoint.config["network"], path.string() + ":network");
+  networks::check_unet_options(checkpoint.network, path.string() + ":network");
+  DAVI_CHECK(checkpoint.betas.defined() && checkpoint.betas.dim() == 1 && checkpoint.betas.size(0) >= 1 &&
+                 checkpoint.betas.is_floating_point() && ((checkpoint.betas > 0) & (checkpoint.betas < 1)).all().item<bool>(),
+             path.string(), ": damaged prior checkpoint (its betas are not a table of values in (0, 1))");
   return checkpoint;
 }
 
@@ -54,7 +58,7 @@ inline PriorCheckpoint read_prior_checkpoint(const std::filesystem::path& path) 
 inline ScorePrior load_prior(const std::filesystem::path& path, const c10::Device& device = c10::kCPU) {
   auto checkpoint = read_prior_checkpoint(path);
   auto net = networks::UNet(checkpoint.network);
-  net->load(checkpoint.net);
+  load_weights(*net, checkpoint.net, path);
   net->to(device);
   net->eval();
   return ScorePrior(net, schedules::DiscreteSchedule(checkpoint.betas), std::move(checkpoint.config));

@@ -26,10 +26,10 @@ struct PriorTrainingOptions {
   template <class V>
   void visit(V&& v) {
     loop.visit(v);
-    v("batch_size", batch_size, "images per step", at_least(1));
-    v("lr", lr, "AdamW learning rate");
-    v("weight_decay", weight_decay, "AdamW weight decay");
-    v("grad_clip", grad_clip, "clip the gradient norm to this (0 = off)");
+    v("batch_size", batch_size, "images per step", in_range(1, 65536));
+    v("lr", lr, "AdamW learning rate", greater_than(0));
+    v("weight_decay", weight_decay, "AdamW weight decay", at_least(0));
+    v("grad_clip", grad_clip, "clip the gradient norm to this (0 = off)", at_least(0));
     v("ema_decay", ema_decay, "decay of the weight EMA that becomes the prior", in_range_below(0, 1));
   }
 };

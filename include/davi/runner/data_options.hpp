@@ -4,6 +4,7 @@
 #include <string>
 
 #include "davi/core/check.hpp"
+#include "davi/core/memory.hpp"
 #include "davi/core/options.hpp"
 #include "davi/prior/checkpoint.hpp"
 #include "davi/runner/policy.hpp"
@@ -32,13 +33,23 @@ inline void check_network_fits(int image_channels, int image_size, const Dataset
   DAVI_CHECK(image_size == shape[1], path, ".image_size: expected ", shape[1], " (the data set's), got ", image_size);
 }
 
-/// Opens a prior checkpoint before any work and checks that it was trained on the data set's images;
-/// every failure is reported at the option "prior".
-inline prior::PriorCheckpoint check_prior(const std::string& path, const DatasetVariant& data) {
+/// Refuses a training batch whose activations cannot fit: about 64 values per image value and network
+/// channel (forward and backward through a UNet-like network of `base_channels`).
+inline void check_training_batch_fits(int batch_size, int base_channels, const DatasetVariant& data,
+                                      const std::string& path) {
+  const Shape shape = image_shape_of(data);
+  check_fits_memory(batch_size, static_cast<double>(shape[0] * shape[1] * shape[2]), 64.0 * base_channels, path);
+}
+
+/// Loads a prior checkpoint (on the CPU) before any work, which checks the file, its options and its
+/// weights, and checks that it was trained on the data set's images; every failure is reported at the
+/// option "prior".
+inline prior::ScorePrior check_prior(const std::string& path, const DatasetVariant& data) {
   try {
-    auto checkpoint = prior::read_prior_checkpoint(path);
-    check_network_fits(checkpoint.network.image_channels, checkpoint.network.image_size, data, path + ":network");
-    return checkpoint;
+    auto p = prior::load_prior(path);
+    const auto& network = p.net()->options();
+    check_network_fits(network.image_channels, network.image_size, data, path + ":network");
+    return p;
   } catch (const Error& e) {
     detail::fail("prior: ", e.what());
   }

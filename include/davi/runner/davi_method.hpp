@@ -29,16 +29,23 @@ struct DaviMethod {
       v("divergence", divergence, "divergence: ikl or kl (a name or {name, options...})");
       v("bridge", bridge, "bridge: ppb or none (a name or {name, options...})");
       optimisation.visit(v);
-      v("batch_size", batch_size, "clean training images per step", at_least(1));
+      v("batch_size", batch_size, "clean training images per step", in_range(1, 65536));
       v("training", training, "length of training and checkpoints");
     }
   };
 
   static void validate(const Options& o, const MethodEnv& env) {
     // The divergence and bridge are checked against the prior's own schedule (t_max within its steps).
-    const schedules::DiscreteSchedule schedule(check_prior(env.prior, env.dataset).betas);
+    auto prior = check_prior(env.prior, env.dataset);
+    const auto& schedule = prior.schedule();
     construct(o.divergence, "method.divergence", schedule);
     construct(o.bridge, "method.bridge", schedule);
+    // three networks (generator, fake score, teacher) train or run on each batch
+    check_training_batch_fits(o.batch_size, 3 * prior.net()->options().base_channels, env.dataset, "method.batch_size");
+    const auto channels = image_shape_of(env.dataset)[0];
+    DAVI_CHECK(!o.optimisation.adversarial || o.optimisation.discriminator.image_channels == channels,
+               "method.discriminator.image_channels: expected ", channels, " (the data set's), got ",
+               o.optimisation.discriminator.image_channels);
     davi::validate(o.training, "method.training");
   }
 
@@ -76,7 +83,7 @@ struct DaviMethod {
                                  {"discriminator", l.discriminator}});
         return row;
       }};
-      const auto record = train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "davi");
+      const auto record = train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "davi", run.run_id);
       prior::save_module(*davi_.ema_generator(), run.dir / "generator_ema.pt");
       return {{"training_steps", record.steps},
               {"training_seconds", record.seconds},

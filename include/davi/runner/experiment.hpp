@@ -101,13 +101,16 @@ struct PlannedRun {
   RunContext context;
   std::function<void(const RunContext&)> execute;
 
-  /// "finished" (metrics.json carries this id), "partial" (a checkpoint or config exists) or "new".
+  /// "finished" (metrics.json carries this id), "damaged" (metrics.json is not JSON, or its checksum does not
+  /// match: a results file from before checksums has none), "partial" (a checkpoint or config exists) or "new".
   std::string status() const {
     const auto metrics_path = context.dir / "metrics.json";
     if (std::filesystem::exists(metrics_path)) {
       std::ifstream in(metrics_path);
       const auto metrics = nlohmann::json::parse(in, nullptr, false);
-      if (!metrics.is_discarded() && metrics.value("run_id", "") == context.run_id) return "finished";
+      if (metrics.is_discarded() || !metrics.is_object()) return "damaged";
+      if (metrics.contains("checksum") && metrics["checksum"] != results_checksum(metrics)) return "damaged";
+      if (metrics.value("run_id", "") == context.run_id) return "finished";
     }
     return std::filesystem::exists(context.dir / "config.json") ? "partial" : "new";
   }
@@ -122,12 +125,29 @@ struct Plan {
 /// "quickstart" for "experiments/quickstart.json".
 inline std::string experiment_name(const std::string& file) { return std::filesystem::path(file).stem().string(); }
 
+/// Reads one run's config (a sweep point) strictly as the config of its kind, then calls
+/// f.template operator()<K>(config). Touches no file: the fuzz target (tests/fuzz) runs exactly this.
+template <class F>
+void read_point(nlohmann::json config, F&& f) {
+  if (!config.contains("kind")) config["kind"] = std::string(InverseProblem::name);
+  DAVI_CHECK(config["kind"].is_string(), "kind: expected a string naming one of: ", policy_names<KindTypes>());
+  const auto kind = config["kind"].get<std::string>();
+  bool known = false;
+  for_each_type<KindTypes>([&]<class K>() {
+    if (known || kind != K::name) return;
+    known = true;
+    f.template operator()<K>(options_from_json<typename K::Config>(config, ""));
+  });
+  DAVI_CHECK(known, "kind: unknown \"", echo(kind), "\"; expected one of: ", policy_names<KindTypes>());
+}
+
 /// Reads, expands and validates an experiment file; throws davi::Error (one line) on the first problem.
 /// `check_outputs` refuses a file whose output folder holds another config's results (off only for
 /// --migrate-ids, which looks for results under their old ids).
 Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, bool check_outputs = true);
 
-/// The JSON of an experiment file; throws davi::Error ("cannot open ...", "invalid JSON at byte N").
+/// The JSON of an experiment file (json_text.hpp); throws davi::Error ("cannot open ...", "invalid JSON at
+/// byte N", "not a regular file", ...).
 nlohmann::json read_json_file(const std::string& path);
 
 }  // namespace davi::runner

@@ -53,8 +53,8 @@ struct EvaluationOptions {
     v("split", split, "test (the first N test images) or validation (the first N validation images)",
       one_of({"test", "validation"}));
     v("images", images, "measurements evaluated (at most the split's size)", at_least(2));
-    v("samples", samples, "samples per measurement (diversity needs 2 or more)", at_least(1));
-    v("batch_size", batch_size, "measurements per solve call", at_least(1));
+    v("samples", samples, "samples per measurement (diversity needs 2 or more)", in_range(1, 1024));
+    v("batch_size", batch_size, "measurements per solve call", in_range(1, 65536));
     v("grid_images", grid_images, "measurements shown in samples.png (at most images)", at_least(1));
     v("grid_samples", grid_samples, "samples per measurement shown in samples.png (at most samples)", at_least(1));
     v("metrics", metrics, "the metrics to compute, each once: names or {name, options...}");

@@ -82,7 +82,12 @@ struct SolverMethod {
 
   static void validate(const Options& o, const MethodEnv& env) {
     S{o};  // the solver checks its options' ranges
-    check_prior(env.prior, env.dataset);
+    const auto prior = check_prior(env.prior, env.dataset);
+    if constexpr (requires { o.steps; }) {  // a diffusion solver visits at most every step of the prior
+      const auto T = prior.schedule().num_steps();
+      DAVI_CHECK(o.steps <= T, "method.steps: expected a value in [1, ", T, "] (the prior's diffusion steps), got ",
+                 o.steps);
+    }
   }
 
   template <class Op>

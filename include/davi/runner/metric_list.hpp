@@ -23,7 +23,7 @@ class MetricList {
 
   void read(const nlohmann::json& j, const std::string& path) {
     DAVI_CHECK(j.is_array(), path, ": expected a list of metrics (names or {\"name\": ..., options}), got ",
-               j.type_name(), " ", j.dump());
+               j.type_name(), " ", echo(j.dump()));
     std::vector<Entry> entries;
     std::vector<std::string> seen;
     for (std::size_t i = 0; i < j.size(); ++i) {

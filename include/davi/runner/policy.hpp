@@ -67,7 +67,7 @@ using PolicyVariant = typename VariantOf<Types>::type;
 template <class Types>
 ChoiceVariant<Types> choose(const nlohmann::json& spec, const std::string& path) {
   DAVI_CHECK(spec.is_string() || spec.is_object(), path, ": expected a name (one of: ", policy_names<Types>(),
-             ") or an object {\"name\": ..., options...}, got ", spec.type_name(), " ", spec.dump());
+             ") or an object {\"name\": ..., options...}, got ", spec.type_name(), " ", echo(spec.dump()));
   if (spec.is_object()) {
     DAVI_CHECK(spec.contains("name") && spec["name"].is_string(), path, ".name: expected a string naming one of: ",
                policy_names<Types>());
@@ -80,7 +80,7 @@ ChoiceVariant<Types> choose(const nlohmann::json& spec, const std::string& path)
     if (!result && name == T::name)
       result.emplace(Choice<T>{options_from_json<typename T::Options>(options, path)});
   });
-  DAVI_CHECK(result.has_value(), path, ": unknown \"", name, "\"; expected one of: ", policy_names<Types>());
+  DAVI_CHECK(result.has_value(), path, ": unknown \"", echo(name), "\"; expected one of: ", policy_names<Types>());
   return std::move(*result);
 }
 

@@ -22,14 +22,15 @@ struct SupervisedMethod {
     template <class V>
     void visit(V&& v) {
       optimisation.visit(v);
-      v("batch_size", batch_size, "clean training images per step", at_least(1));
+      v("batch_size", batch_size, "clean training images per step", in_range(1, 65536));
       v("training", training, "length of training and checkpoints");
     }
   };
 
   static void validate(const Options& o, const MethodEnv& env) {
     davi::validate(o.training, "method.training");
-    check_prior(env.prior, env.dataset);
+    auto prior = check_prior(env.prior, env.dataset);
+    check_training_batch_fits(o.batch_size, prior.net()->options().base_channels, env.dataset, "method.batch_size");
   }
 
   template <class Op>
@@ -49,7 +50,7 @@ struct SupervisedMethod {
     nlohmann::json prepare(const RunContext& run) override {
       ImageBatchTrainer trainer{model_, training_images(env_), options_.batch_size,
                                 [](const at::Tensor& loss) { return LossRow{{"regression", loss}}; }};
-      const auto record = train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "supervised");
+      const auto record = train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "supervised", run.run_id);
       prior::save_module(*model_.net(), run.dir / "network.pt");
       return {{"training_steps", record.steps},
               {"training_seconds", record.seconds},

@@ -13,6 +13,9 @@
 
 namespace davi::runner {
 
+/// The most runs one experiment file may expand into.
+inline constexpr std::size_t kMaxRuns = 10000;
+
 struct SweepPoint {
   nlohmann::json config;      // the base config with this point's values set
   nlohmann::json assignment;  // {dotted key: value} of this point, {} without sweeps
@@ -28,12 +31,12 @@ inline void set_dotted(nlohmann::json& config, const std::string& key, const nlo
   while (true) {
     const auto dot = key.find('.', start);
     const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    DAVI_CHECK(!part.empty(), where, ": empty component in the dotted key \"", key, "\"");
+    DAVI_CHECK(!part.empty(), where, ": empty component in the dotted key \"", echo_key(key), "\"");
     if (node->is_null()) *node = nlohmann::json::object();
     if (node->is_string()) *node = nlohmann::json{{"name", *node}};
     DAVI_CHECK(node->is_object(), where, ": ", prefix.empty() ? "(top level)" : prefix, " is ", node->type_name(),
-               ", not an object, so \"", key, "\" cannot be set");
-    prefix += (prefix.empty() ? "" : ".") + part;
+               ", not an object, so \"", echo_key(key), "\" cannot be set");
+    prefix += (prefix.empty() ? "" : ".") + echo_key(part);
     if (dot == std::string::npos) {
       (*node)[part] = value;
       return;
@@ -55,12 +58,19 @@ inline std::vector<SweepPoint> expand_sweeps(nlohmann::json file) {
   if (auto it = file.find("sweep"); it != file.end()) {
     DAVI_CHECK(it->is_object(), "sweep: expected an object {\"dotted.key\": [values...]}, got ", it->type_name());
     for (const auto& [key, values] : it->items()) {
-      DAVI_CHECK(values.is_array() && !values.empty(), "sweep.", key, ": expected a non-empty list of values, got ",
-                 values.dump());
+      DAVI_CHECK(values.is_array() && !values.empty(), "sweep.", echo_key(key),
+                 ": expected a non-empty list of values, got ", echo(values.dump()));
       DAVI_CHECK(key != "method" || axes.empty(), "sweep.method: the methods are listed twice (here and in \"method\")");
       axes.emplace_back(key, values);
     }
     file.erase(it);
+  }
+  std::size_t runs = 1;  // counted before expanding: a sweep of a million runs must not take the memory first
+  for (const auto& [key, values] : axes) {
+    runs *= values.size();  // no overflow: each factor <= the file's size, and runs <= kMaxRuns before it
+    DAVI_CHECK(runs <= kMaxRuns, "sweep: ", runs > kMaxRuns * 1000 ? "more than " + std::to_string(kMaxRuns * 1000)
+                                                                    : std::to_string(runs),
+               " runs; expected at most ", kMaxRuns, " (split the experiment into several files)");
   }
   std::vector<SweepPoint> points{{file, nlohmann::json::object()}};
   for (const auto& [key, values] : axes) {
@@ -68,7 +78,7 @@ inline std::vector<SweepPoint> expand_sweeps(nlohmann::json file) {
     for (const auto& point : points) {
       for (const auto& value : values) {
         SweepPoint p = point;
-        set_dotted(p.config, key, value, "sweep." + key);
+        set_dotted(p.config, key, value, "sweep." + echo_key(key));
         p.assignment[key] = value;
         next.push_back(std::move(p));
       }

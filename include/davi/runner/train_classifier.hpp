@@ -22,9 +22,9 @@ struct ClassifierTrainingOptions {
   template <class V>
   void visit(V&& v) {
     loop.visit(v);
-    v("batch_size", batch_size, "images per step", at_least(1));
-    v("lr", lr, "AdamW learning rate");
-    v("weight_decay", weight_decay, "AdamW weight decay");
+    v("batch_size", batch_size, "images per step", in_range(1, 65536));
+    v("lr", lr, "AdamW learning rate", greater_than(0));
+    v("weight_decay", weight_decay, "AdamW weight decay", at_least(0));
   }
 };
 

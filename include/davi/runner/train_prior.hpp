@@ -33,9 +33,9 @@ struct PriorSampleOptions {
   double eta = 0.0;
   template <class V>
   void visit(V&& v) {
-    v("count", count, "unconditional samples drawn at the end", at_least(1));
+    v("count", count, "unconditional samples drawn at the end", in_range(1, 4096));
     v("steps", steps, "DDIM steps per sample", at_least(1));
-    v("eta", eta, "DDIM eta (0 deterministic, 1 ancestral-like)");
+    v("eta", eta, "DDIM eta (0 deterministic, 1 ancestral-like)", in_range(0, 1));
   }
 };
 

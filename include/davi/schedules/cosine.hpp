@@ -4,6 +4,7 @@
 #include <numbers>
 #include <string_view>
 
+#include "davi/core/options.hpp"
 #include "davi/schedules/discrete.hpp"
 
 namespace davi::schedules {
@@ -17,9 +18,9 @@ class Cosine : public DiscreteSchedule {
     double max_beta = 0.999;  // clip near t = T, where f -> 0
     template <class V>
     void visit(V&& v) {
-      v("num_steps", num_steps, "number of diffusion steps T");
-      v("offset", offset, "s: small offset that keeps beta_0 from vanishing");
-      v("max_beta", max_beta, "upper clip of beta near t = T");
+      v("num_steps", num_steps, "number of diffusion steps T", in_range(1, 100000));
+      v("offset", offset, "s: small offset that keeps beta_0 from vanishing", in_range(0, 1));
+      v("max_beta", max_beta, "upper clip of beta near t = T", in_open_range(0, 1));
     }
   };
 

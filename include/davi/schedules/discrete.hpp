@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "davi/core/check.hpp"
+#include "davi/core/options.hpp"
 #include "davi/core/time_table.hpp"
 
 namespace davi::schedules {
@@ -18,9 +19,9 @@ struct BetaRangeOptions {
   double beta_end = 0.02;
   template <class V>
   void visit(V&& v) {
-    v("num_steps", num_steps, "number of diffusion steps T");
-    v("beta_start", beta_start, "beta at t = 0");
-    v("beta_end", beta_end, "beta at t = T - 1");
+    v("num_steps", num_steps, "number of diffusion steps T", in_range(1, 100000));
+    v("beta_start", beta_start, "beta at t = 0", in_open_range(0, 1));
+    v("beta_end", beta_end, "beta at t = T - 1", in_open_range(0, 1));
   }
 };
 

@@ -33,7 +33,7 @@ class Ddnm {
     double eta = 0.85;
     template <class V>
     void visit(V&& v) {
-      v("steps", steps, "network evaluations (official: 100)");
+      v("steps", steps, "network evaluations (official: 100; at most the prior's T)", at_least(1));
       v("eta", eta, "the fresh-noise share of each step, as DDRM's eta (official: 0.85; tuned here: 0.85)", in_range(0, 1));
     }
   };

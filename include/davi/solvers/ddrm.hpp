@@ -74,7 +74,7 @@ class Ddrm {
     double eta_b = 1.0;
     template <class V>
     void visit(V&& v) {
-      v("steps", steps, "network evaluations (official: 20)");
+      v("steps", steps, "network evaluations (official: 20; at most the prior's T)", at_least(1));
       v("eta", eta, "eta = eta_A = eta_C: the fresh-noise share of each step (official: 0.85; tuned here: 1.0)", in_range(0, 1));
       v("eta_b", eta_b, "weight of the measurement where it is noisier than the step (official: 1.0)", in_range(0, 1));
     }

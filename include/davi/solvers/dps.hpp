@@ -28,8 +28,9 @@ class Dps {
     double zeta = 0.1;
     template <class V>
     void visit(V&& v) {
-      v("steps", steps, "DDPM steps, each one network evaluation and one backprop (official: 1000 = every time)");
-      v("zeta", zeta, "step size zeta' of the paper (official code scale = 2 zeta'; tuned here: 0.1)", at_least(0));
+      v("steps", steps, "DDPM steps, each one network evaluation and one backprop (official: 1000 = every time)",
+        at_least(1));
+      v("zeta", zeta, "step size zeta' of the paper (official code scale = 2 zeta'; tuned here: 0.1)", in_range(0, 1e6));
     }
   };
   Dps() : Dps(Options{}) {}

@@ -39,7 +39,7 @@ class Pigdm {
     std::string form = "inversebench";
     template <class V>
     void visit(V&& v) {
-      v("steps", steps, "network evaluations, each with one backprop (InverseBench: 100)");
+      v("steps", steps, "network evaluations, each with one backprop (InverseBench: 100)", at_least(1));
       v("eta", eta, "fresh-noise share of each step (InverseBench: 0.2)", in_range(0, 1));
       v("guidance", guidance, "multiplier w of the guidance term (1 = InverseBench's, or the exact score's; tuned here: 0.5)", at_least(0));
       v("form", form, "how the guidance enters the step: inversebench (damped by alpha_bar) or score (exact score)", one_of({"inversebench", "score"}));

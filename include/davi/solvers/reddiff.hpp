@@ -28,7 +28,7 @@ class Reddiff {
     double lambda = 0.25;
     template <class V>
     void visit(V&& v) {
-      v("steps", steps, "Adam steps, one network evaluation each (paper: 1000)");
+      v("steps", steps, "Adam steps, one network evaluation each (paper: 1000)", at_least(1));
       v("lr", lr, "Adam learning rate (official scripts: 0.1 to 0.5; tuned here: 0.02)", greater_than(0));
       v("lambda", lambda, "weight of the diffusion regulariser (official: 0.25)", at_least(0));
     }

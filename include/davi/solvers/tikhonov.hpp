@@ -26,7 +26,7 @@ class Tikhonov {
     void visit(V&& v) {
       v("lambda", lambda, "regularisation weight (sigma_y^2 / sigma_x^2 for the Wiener filter; tuned here: 0.01)",
         greater_than(0));
-      v("center", center, "the constant image the estimate is pulled towards ([-1, 1] units)");
+      v("center", center, "the constant image the estimate is pulled towards ([-1, 1] units)", in_range(-1, 1));
     }
   };
   Tikhonov() : Tikhonov(Options{}) {}

@@ -60,9 +60,10 @@ Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, b
                  " would both write ", plan.runs[i].context.dir.string(),
                  " (a kind that writes one artifact cannot be swept; give each its own output)");
     const auto& run = plan.runs[i];
-    if (!check_outputs || !std::filesystem::exists(run.context.dir / "metrics.json") || run.status() == "finished")
-      continue;
-    DAVI_CHECK(run.status() != "damaged", "output: ", (run.context.dir / "metrics.json").string(),
+    if (!check_outputs || !std::filesystem::exists(run.context.dir / "metrics.json")) continue;
+    const auto status = run.status();  // parses metrics.json: once
+    if (status == "finished") continue;
+    DAVI_CHECK(status != "damaged", "output: ", (run.context.dir / "metrics.json").string(),
                " is damaged (not JSON, or its checksum does not match); delete it to rerun the run");
     std::ifstream in(run.context.dir / "metrics.json");
     const auto held = nlohmann::json::parse(in, nullptr, false);

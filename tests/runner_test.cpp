@@ -759,6 +759,29 @@ TEST(ImageFolderData, TrainsAPriorAndAClassifierThenRunsDaviAndBaselinesOn32x32R
   EXPECT_DAVI_ERROR(runner::plan_experiment(json{{"kind", "train_prior"}, {"data", {{"dataset", dataset}}}},
                                             (dir / "p.json").string()),
                     "network.image_channels: expected 3 (the data set's), got 1");
+  // Counts of a split's images beyond the split are mistakes, not caps (the default 2000 of test_limit too).
+  const json prior_file = {{"kind", "train_prior"}, {"data", {{"dataset", dataset}}}, {"network", unet}};
+  const auto prior_refusal = [&](const json& data_edit) {
+    auto file = prior_file;
+    file["data"].update(data_edit);
+    try {
+      runner::plan_experiment(file, (dir / "p.json").string());
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_EQ(prior_refusal(json::object()), "data.test_limit: expected a value in [0, 6] (the test split's images; 0 = all), got 2000");
+  EXPECT_EQ(prior_refusal({{"test_limit", 0}, {"train_limit", 1000000000}}),
+            "data.train_limit: expected a value in [0, 18] (the train split's images; 0 = all), got 1000000000");
+  EXPECT_EQ(prior_refusal({{"test_limit", 6}, {"train_limit", 18}}), "(accepted)");
+  EXPECT_EQ(prior_refusal({{"test_limit", -1}}), "data.test_limit: expected a value >= 0, got -1");
+  EXPECT_DAVI_ERROR(runner::plan_experiment(json{{"kind", "evaluate_prior"},
+                                                 {"prior", (dir / "prior" / "prior.pt").string()},
+                                                 {"data", {{"dataset", dataset}}},
+                                                 {"test_images", 7}},
+                                            (dir / "e.json").string()),
+                    "test_images: expected a value in [1, 6] (the test split's images), got 7");
   experiment["data"]["dataset"]["test_fraction"] = 1.5;
   EXPECT_DAVI_ERROR(runner::plan_experiment(experiment, (dir / "exp.json").string()),
                     "data.dataset.test_fraction: expected a value in (0, 1), got 1.5");

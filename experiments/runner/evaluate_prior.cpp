@@ -15,9 +15,7 @@ namespace davi::runner {
 void EvaluatePrior::validate(const Config& e) {
   const auto dataset = make_dataset(e.data.dataset);
   check_prior(e.prior, dataset);
-  const auto available = std::visit([](const auto& d) { return d.split_size("test"); }, dataset);
-  DAVI_CHECK(e.test_images <= available, "test_images: expected a value in [1, ", available,
-             "] (the data set's test split), got ", e.test_images);
+  check_count_in_split(e.test_images, dataset, "test", "test_images", false);
 }
 
 void EvaluatePrior::run(const Config& e, const RunContext& ctx) {

@@ -124,15 +124,12 @@ void InverseProblem::validate(const Config& e) {
   // Types, ranges and names were checked as the config was read (core/options.hpp); what is left are the
   // bounds that depend on other options and on the data set.
   const auto dataset = make_dataset(e.data.dataset);
-  const auto split_size = [&](const std::string& split) {
-    return std::visit([&](const auto& d) { return d.split_size(split); }, dataset);
-  };
-  const auto train_images = split_size("train");
+  const auto train_images = split_size_of(dataset, "train");
   DAVI_CHECK(e.data.validation_images < train_images, "data.validation_images: expected a value in [0, ",
              train_images - 1, "], got ", e.data.validation_images);
   make_operator(e.task.operator_spec, image_shape_of(dataset));
   const auto& ev = e.evaluation;
-  const std::int64_t available = ev.split == "test" ? split_size("test") : e.data.validation_images;
+  const std::int64_t available = ev.split == "test" ? split_size_of(dataset, "test") : e.data.validation_images;
   DAVI_CHECK(ev.images <= available, "evaluation.images: expected a value in [2, ", available, "] for the ", ev.split,
              " split, got ", ev.images);
   const Shape shape = image_shape_of(dataset);
@@ -159,7 +156,7 @@ void InverseProblem::validate(const Config& e) {
     }
   }
   std::visit(
-      [&](const auto& c) { validate_method<typename std::decay_t<decltype(c)>::Type>(e, c.options); },
+      [&](const auto& c) { validate_method<typename std::decay_t<decltype(c)>::Type>(e, c.options, dataset); },
       e.method.choice());
 }
 

@@ -10,8 +10,9 @@
 namespace davi::runner {
 
 template <class M>
-void InverseProblem::validate_method(const Config& e, const typename M::Options& options) {
-  const auto env = method_env(e, c10::kCPU);
+void InverseProblem::validate_method(const Config& e, const typename M::Options& options,
+                                     const DatasetVariant& dataset) {
+  const auto env = method_env(e, c10::kCPU, dataset);
   std::visit(
       [&](const auto& op) {
         M::template check_operator<std::decay_t<decltype(op)>>();
@@ -23,7 +24,7 @@ void InverseProblem::validate_method(const Config& e, const typename M::Options&
 template <class M>
 void InverseProblem::run_method(const Config& e, const typename M::Options& options, const RunContext& ctx,
                                 const RunPlace& place) {
-  const auto env = method_env(e, place.device);
+  const auto env = method_env(e, place.device, make_dataset(e.data.dataset));
   std::visit(
       [&](auto op) {
         // Measurements first, from their own stream: identical for every method of the experiment.
@@ -44,7 +45,7 @@ void InverseProblem::run_method(const Config& e, const typename M::Options& opti
 /// Explicit instantiations of the per-method half for each registry entry listed.
 #define DAVI_RUNNER_METHOD(M)                                                                                 \
   template void davi::runner::InverseProblem::validate_method<M>(                                              \
-      const davi::runner::InverseProblem::Config&, const M::Options&);                                        \
+      const davi::runner::InverseProblem::Config&, const M::Options&, const davi::runner::DatasetVariant&);    \
   template void davi::runner::InverseProblem::run_method<M>(const davi::runner::InverseProblem::Config&,      \
                                                             const M::Options&, const davi::runner::RunContext&, \
                                                             const davi::runner::RunPlace&);

@@ -18,6 +18,8 @@ void TrainPrior::validate(const Config& e) {
   networks::check_unet_options(e.network, "network");
   const auto dataset = make_dataset(e.data.dataset);
   check_network_fits(e.network.image_channels, e.network.image_size, dataset, "network");
+  check_count_in_split(e.data.train_limit, dataset, "train", "data.train_limit", true);
+  check_count_in_split(e.data.test_limit, dataset, "test", "data.test_limit", true);
   check_training_batch_fits(e.training.batch_size, e.network.base_channels, dataset, "training.batch_size");
   check_training_batch_fits(e.samples.count, std::max(1, e.network.base_channels / 2), dataset, "samples.count");
   const auto T = make_schedule(e.schedule).num_steps();

@@ -33,6 +33,15 @@ inline void check_network_fits(int image_channels, int image_size, const Dataset
   DAVI_CHECK(image_size == shape[1], path, ".image_size: expected ", shape[1], " (the data set's), got ", image_size);
 }
 
+/// Refuses a number of images of a split beyond the split's size, naming the option at `path` (a count
+/// larger than the data is a mistake, not a cap). `zero_means_all`: 0 stands for the whole split.
+inline void check_count_in_split(std::int64_t count, const DatasetVariant& data, const std::string& split,
+                                 const std::string& path, bool zero_means_all) {
+  const auto available = split_size_of(data, split);
+  DAVI_CHECK(count <= available, path, ": expected a value in [", zero_means_all ? 0 : 1, ", ", available, "] (the ",
+             split, " split's images", zero_means_all ? "; 0 = all" : "", "), got ", count);
+}
+
 /// Refuses a training batch whose activations cannot fit: about 64 values per image value and network
 /// channel (forward and backward through a UNet-like network of `base_channels`).
 inline void check_training_batch_fits(int batch_size, int base_channels, const DatasetVariant& data,

@@ -84,9 +84,11 @@ struct InverseProblem {
     }
   };
 
-  static MethodEnv method_env(const Config& e, const c10::Device& device) {
+  /// What a method sees of the experiment; `dataset` is the one built from e.data.dataset (built once: an
+  /// image folder lists its files and reads their headers).
+  static MethodEnv method_env(const Config& e, const c10::Device& device, DatasetVariant dataset) {
     return {e.prior, operators::GaussianNoise(e.task.noise), e.data.validation_images,
-            static_cast<std::uint64_t>(e.run.seed), device, make_dataset(e.data.dataset)};
+            static_cast<std::uint64_t>(e.run.seed), device, std::move(dataset)};
   }
 
   static void validate(const Config& e);
@@ -96,7 +98,7 @@ struct InverseProblem {
   /// The per-method halves of validate and run, compiled once per method family (one translation unit each,
   /// experiments/runner/methods_*.cpp, which instantiate them with DAVI_RUNNER_METHODS).
   template <class M>
-  static void validate_method(const Config& e, const typename M::Options& options);
+  static void validate_method(const Config& e, const typename M::Options& options, const DatasetVariant& dataset);
   template <class M>
   static void run_method(const Config& e, const typename M::Options& options, const RunContext& ctx,
                          const RunPlace& place);

@@ -103,4 +103,9 @@ inline Shape image_shape_of(const DatasetVariant& data) {
   return std::visit([](const auto& d) { return d.image_shape(); }, data);
 }
 
+/// Number of images in a split ("train" or "test") of the data set.
+inline std::int64_t split_size_of(const DatasetVariant& data, const std::string& split) {
+  return std::visit([&](const auto& d) { return d.split_size(split); }, data);
+}
+
 }  // namespace davi::runner

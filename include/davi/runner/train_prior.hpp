@@ -22,8 +22,9 @@ struct PriorDataOptions {
   template <class V>
   void visit(V&& v) {
     v("dataset", dataset, kDatasetHelp);
-    v("train_limit", train_limit, "train images used (0 = the whole train split)", at_least(0));
-    v("test_limit", test_limit, "test images for the held-out DSM loss", at_least(0));
+    v("train_limit", train_limit, "train images used (0 = the whole train split; at most its size)", at_least(0));
+    v("test_limit", test_limit, "test images for the held-out DSM loss (0 = the whole test split; at most its size)",
+      at_least(0));
   }
 };
 

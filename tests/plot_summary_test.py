@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Checks tools/plot_summary.py: the Pareto front on a known set of runs, and both figures from a small
-summary.csv (ctest: plot_summary). Exits non-zero on any mismatch."""
+"""Checks tools/plot_summary.py: the Pareto front on a known set of runs, and the figures (learning curves
+included) from a small summary.csv (ctest: plot_summary). Exits non-zero on any mismatch."""
 import csv
 import os
 import sys
@@ -32,6 +32,17 @@ with tempfile.TemporaryDirectory() as folder:
             writer.writerow([f"run{i}", f"m{i}", 1, 0, c, 0, p, p, d, 0.05])
     assert plot_summary.main(path) == 0
     for name in ("summary.png", "summary_pareto.png"):
+        assert os.path.getsize(os.path.join(folder, name)) > 1000, name
+    assert not os.path.exists(os.path.join(folder, "summary_curves.png"))  # no run has a curve
+    # Learning curves: run0 has one (EMA and online), the others are its flat lines.
+    os.mkdir(os.path.join(folder, "run0"))
+    with open(os.path.join(folder, "run0", "curve.csv"), "w") as f:
+        f.write("step,seconds,ema_psnr,ema_classifier_frechet_distance,online_psnr,"
+                "online_classifier_frechet_distance,measure_seconds\n")
+        for step in range(0, 30, 10):
+            f.write(f"{step},{step * 0.5},{15 + step / 5},{90 - step},{16 + step / 5},{80 - step},0.1\n")
+    assert plot_summary.main(path) == 0
+    for name in ("summary_curves.png", os.path.join("run0", "curve.png")):
         assert os.path.getsize(os.path.join(folder, name)) > 1000, name
     # Non-finite cells (a run whose metrics overflowed) are drawn as gaps, never as a traceback.
     with open(path, "w", newline="") as f:

@@ -578,6 +578,69 @@ TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
   EXPECT_NE(validated.text.find(plan.runs[0].context.run_id + " finished"), std::string::npos) << validated.text;
 }
 
+/// The lines of a CSV file with their last column (a wall time) cut off.
+std::vector<std::string> csv_without_last_column(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line.substr(0, line.rfind(',')));
+  return lines;
+}
+
+TEST(LearningCurve, MeasuringChangesNothingOfTheTrainingAndTheCurveIsKeptWithTheCheckpoint) {
+  Fixture f("runner_curve");
+  const json curve = {{"every", 2}, {"images", 8}};
+  auto with_curve = f.experiment;
+  with_curve["method"][0]["training"]["steps"] = 6;
+  with_curve["method"][1] = {{"name", "supervised"}, {"batch_size", 4}, {"curve", curve},
+                             {"training", {{"steps", 4}, {"log_every", 2}, {"checkpoint_every", 2}}}};
+  auto without_curve = with_curve;
+  with_curve["method"][0]["curve"] = curve;
+  without_curve["output"] = (f.dir / "without").string();
+  const auto run = [&](const json& e, const std::string& name) {
+    const auto plan = runner::plan_experiment(e, f.write(e, name).string());
+    ::testing::internal::CaptureStdout();
+    runner::execute(plan);
+    ::testing::internal::GetCapturedStdout();
+    return plan;
+  };
+  const auto curved = run(with_curve, "with.json"), plain = run(without_curve, "without.json");
+  const auto davi_dir = curved.runs[0].context.dir, supervised_dir = curved.runs[1].context.dir;
+
+  // The same training, step for step, and the same results.
+  EXPECT_EQ(csv_without_last_column(davi_dir / "train_log.csv"),
+            csv_without_last_column(plain.runs[0].context.dir / "train_log.csv"));
+  EXPECT_EQ(read_json(davi_dir / "metrics.json")["metrics"], read_json(plain.runs[0].context.dir / "metrics.json")["metrics"]);
+  EXPECT_FALSE(fs::exists(plain.runs[0].context.dir / "curve.csv"));
+
+  // A row at step 0, every 2 steps and at the end; EMA and online weights for DAVI, finite values.
+  const auto davi_curve = csv_without_last_column(davi_dir / "curve.csv");
+  ASSERT_EQ(davi_curve.size(), 5u);
+  EXPECT_EQ(davi_curve[0], "step,seconds,ema_psnr,ema_classifier_frechet_distance,online_psnr,"
+                           "online_classifier_frechet_distance");
+  for (std::size_t i = 1; i < davi_curve.size(); ++i) {
+    std::istringstream row(davi_curve[i]);
+    std::vector<double> values;
+    for (std::string cell; std::getline(row, cell, ',');) values.push_back(std::stod(cell));
+    ASSERT_EQ(values.size(), 6u);
+    EXPECT_EQ(values[0], 2.0 * static_cast<double>(i - 1));
+    for (const double v : values) EXPECT_TRUE(std::isfinite(v)) << davi_curve[i];
+  }
+  const auto supervised_curve = csv_without_last_column(supervised_dir / "curve.csv");
+  ASSERT_EQ(supervised_curve.size(), 4u);  // steps 0, 2, 4
+  EXPECT_EQ(supervised_curve[0], "step,seconds,psnr,classifier_frechet_distance");
+
+  // The curve lives in the checkpoint: lost with metrics.json, it comes back unchanged on resume.
+  fs::remove(davi_dir / "curve.csv");
+  fs::remove(davi_dir / "metrics.json");
+  run(with_curve, "with.json");
+  EXPECT_EQ(csv_without_last_column(davi_dir / "curve.csv"), davi_curve);
+
+  // A curve needs validation images to measure.
+  with_curve["method"][0]["curve"]["images"] = 101;
+  EXPECT_DAVI_ERROR(runner::plan_experiment(with_curve, (f.dir / "with.json").string()),
+                    "method.curve.images: expected a value in [2, 100] (data.validation_images), got 101");
+}
+
 TEST(DaviRun, SigtermSavesTheCurrentStepAndAFullDiskFailsCleanly) {
   Fixture f("runner_signals");
   const auto file = f.write(f.experiment);

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Figures of an experiment's runs, from summary.csv:
   summary.png         one panel per metric, one bar per run (log axis where the values span decades);
-  summary_pareto.png  quality against seconds per image (log x), one point per run, the Pareto front marked.
+  summary_pareto.png  quality against seconds per image (log x), one point per run, the Pareto front marked;
+  summary_curves.png  when runs have a learning curve (<run_id>/curve.csv): PSNR and the classifier Frechet
+                      distance against training steps and training seconds, the runs without a curve as
+                      horizontal lines; each such run also gets <run_id>/curve.png.
 
     tools/plot_summary.py results/<experiment>/summary.csv   ->   summary.png, summary_pareto.png beside it
 
@@ -153,6 +156,71 @@ def plot_pareto(rows, labels, experiment, out):
     save(fig, out)
 
 
+# (metric, axis label) of the curve panels; a curve's columns are the metric, or ema_/online_ + the metric.
+CURVE_METRICS = [("psnr", "PSNR (dB), higher is better"),
+                 ("classifier_frechet_distance", "classifier Frechet distance, lower is better")]
+
+
+def read_curve(path):
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return reader.fieldnames or [], list(reader)
+
+
+def draw_curves(curves, baselines, title, out):
+    """curves: (label, columns, rows) of curve.csv files; baselines: (label, {metric: value}) drawn flat."""
+    metrics = [(m, axis) for m, axis in CURVE_METRICS
+               if any(c in (m, "ema_" + m, "online_" + m) for _, columns, _ in curves for c in columns)]
+    if not metrics:
+        return
+    fig, axes = plt.subplots(len(metrics), 2, figsize=(12, 3.8 * len(metrics)), squeeze=False)
+    for row, (metric, axis_label) in enumerate(metrics):
+        for col, (x_column, x_label) in enumerate([("step", "training steps"), ("seconds", "training seconds")]):
+            ax = axes[row][col]
+            for i, (label, columns, rows) in enumerate(curves):
+                for prefix, style in (("", "-"), ("ema_", "-"), ("online_", ":")):
+                    if prefix + metric in columns:
+                        name = f"{label} ({prefix[:-1]})" if prefix else label
+                        ax.plot(numbers(rows, x_column), numbers(rows, prefix + metric), style, color=f"C{i % 10}",
+                                marker=".", label=name)
+            for j, (label, values) in enumerate(baselines):
+                value = values.get(metric, float("nan"))
+                if value == value:
+                    ax.axhline(value, color="0.4", linestyle="--", linewidth=0.8)
+                    ax.annotate(label, (1.0, value), xycoords=("axes fraction", "data"), fontsize=6,
+                                xytext=(3, 0), textcoords="offset points", va="center")
+            ax.set_xlabel(x_label, fontsize=8)
+            ax.set_ylabel(axis_label, fontsize=8)
+            ax.tick_params(labelsize=7)
+            if row == 0 and col == 0:
+                ax.legend(fontsize=6)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    save(fig, out)
+
+
+def plot_curves(rows, labels, folder, experiment):
+    """summary_curves.png and each curve's curve.png; the runs without a curve are the flat lines (they are
+    measured on the evaluation's images, the curves on validation images: see the titles)."""
+    curves, baselines = [], []
+    for row, label in zip(rows, labels):
+        path = os.path.join(folder, row["run_id"], "curve.csv")
+        name = label.replace("\n", " ")
+        if os.path.exists(path):
+            columns, curve_rows = read_curve(path)
+            curves.append((name, columns, curve_rows, os.path.dirname(path)))
+        else:
+            baselines.append((name, {m: number(row.get(m)) for m, _ in CURVE_METRICS}))
+    if not curves:
+        return
+    note = "curves: first validation images; flat lines: the evaluation's images"
+    for name, columns, curve_rows, run_folder in curves:
+        draw_curves([(name, columns, curve_rows)], baselines, f"{experiment}: {name}\n({note})",
+                    os.path.join(run_folder, "curve.png"))
+    draw_curves([c[:3] for c in curves], baselines, f"{experiment}: learning curves\n({note})",
+                os.path.join(folder, "summary_curves.png"))
+
+
 def main(path):
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
@@ -190,6 +258,7 @@ def main(path):
         fig.legend(handles=key, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95), borderaxespad=0)
     save(fig, os.path.join(os.path.dirname(path), "summary.png"))
     plot_pareto(rows, labels, experiment, os.path.join(os.path.dirname(path), "summary_pareto.png"))
+    plot_curves(rows, labels, os.path.dirname(path), experiment)
     return 0
 
 

@@ -170,14 +170,9 @@ void InverseProblem::run(const Config& e, const RunContext& ctx) {
 /// The first `images` test images, or of the validation images (the last `validation_images` of the
 /// train split).
 at::Tensor evaluation_images(const InverseProblem::Config& e, const DatasetVariant& data) {
-  return std::visit(
-      [&](const auto& dataset) {
-        const auto& ev = e.evaluation;
-        if (ev.split == "test") return dataset.load("test", ev.images).images;
-        const auto train = dataset.load("train", 0).images;
-        return train.narrow(0, train.size(0) - e.data.validation_images, ev.images).clone();
-      },
-      data);
+  const auto& ev = e.evaluation;
+  if (ev.split == "validation") return validation_split(data, e.data.validation_images, ev.images);
+  return std::visit([&](const auto& dataset) { return dataset.load("test", ev.images).images; }, data);
 }
 
 void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, const RunPlace& place, Method& method,

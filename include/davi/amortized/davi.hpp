@@ -44,6 +44,9 @@
 
 namespace davi::amortized {
 
+/// Which generator samples: the EMA of phi (DAVI's output) or phi itself.
+enum class GeneratorWeights { ema, online };
+
 template <class Op, class Div, class Br, class Net = networks::UNet>
 class Davi {
   static_assert(require_operator<Op>());
@@ -172,11 +175,16 @@ class Davi {
     return losses;
   }
 
-  /// n posterior samples per measurement, one EMA-generator evaluation each: N x n x C x H x W.
-  at::Tensor sample(const at::Tensor& y, std::int64_t n, Rng& rng) {
+  /// n posterior samples per measurement, one generator evaluation each: N x n x C x H x W. The EMA
+  /// generator samples (what DAVI reports); the online one is there for learning curves.
+  at::Tensor sample(const at::Tensor& y, std::int64_t n, Rng& rng, GeneratorWeights weights = GeneratorWeights::ema) {
     at::NoGradGuard no_grad;
     const auto lifted = op_.lift(y).repeat_interleave(n, 0);
-    const auto x = generate(ema_generator_, bridge_, bridge_.test_input(lifted, rng));
+    auto& net = weights == GeneratorWeights::ema ? ema_generator_ : generator_;
+    const bool was_training = net->is_training();
+    net->eval();
+    const auto x = generate(net, bridge_, bridge_.test_input(lifted, rng));
+    net->train(was_training);
     auto shape = x.sizes().vec();
     shape[0] = y.size(0);
     shape.insert(shape.begin() + 1, n);

@@ -10,6 +10,7 @@
 
 #include <concepts>
 #include <filesystem>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -85,6 +86,14 @@ inline std::int64_t load_network_state(torch::serialize::InputArchive& archive, 
   return step.item<std::int64_t>();
 }
 
+/// Values measured on the model while it trains (a learning curve): `measure` every `every` steps, at step 0
+/// and at the last step; 0 = none. `measure` must not draw from the trainer's streams, so that a run with a
+/// curve trains exactly as one without.
+struct CurveHook {
+  int every = 0;
+  std::function<std::vector<std::pair<std::string, double>>()> measure;
+};
+
 struct TrainingRecord {
   std::int64_t steps = 0;
   double seconds = 0;  // training wall time, summed over every resumption
@@ -100,13 +109,17 @@ struct TrainingRecord {
 /// - A log row whose mean loss is not finite stops training with one line naming the step and the value;
 ///   the last checkpoint (before the divergence) is kept.
 /// - SIGINT or SIGTERM (InterruptScope) write a checkpoint at the current step and stop with Interrupted.
+/// - With a curve, curve.csv (step, training seconds, the measured values, seconds the measuring took) is
+///   kept like train_log.csv: in the checkpoint, written with it and on resume.
 template <ResumableTrainer T>
 TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const std::filesystem::path& dir,
-                               std::uint64_t batch_seed, const std::string& label, const std::string& tag = "") {
+                               std::uint64_t batch_seed, const std::string& label, const std::string& tag = "",
+                               const CurveHook& curve = {}) {
   const auto state_path = dir / "train_state.pt";
+  const auto curve_path = dir / "curve.csv";
   Rng batches(batch_seed, c10::kCPU);
   TrainingRecord record;
-  std::string log;
+  std::string log, curve_text;
   LossRow sums;  // double accumulators of the next log row, on the trainer's device
   std::int64_t in_sums = 0, last_checkpoint = -1;
   if (std::filesystem::exists(state_path)) {
@@ -127,6 +140,7 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
       detail::fail(state_path.string(), ": does not match this run's networks or optimiser; delete it to start over");
     }
     log = saved_log.toStringRef();
+    if (c10::IValue saved_curve; archive.try_read("curve", saved_curve)) curve_text = saved_curve.toStringRef();
     record.seconds = saved_seconds.toDouble();
     in_sums = saved_count.toInt();
     std::istringstream names(saved_names.toStringRef());
@@ -136,6 +150,7 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
     record.resumed = true;
     last_checkpoint = trainer.step();
     write_text_atomically(dir / "train_log.csv", log);
+    if (curve.every > 0) write_text_atomically(curve_path, curve_text);
     std::fprintf(stderr, "%s: resumed %s at step %lld\n", label.c_str(), state_path.string().c_str(),
                  static_cast<long long>(trainer.step()));
   }
@@ -144,6 +159,7 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
     trainer.save(trainer_archive);
     archive.write("trainer", trainer_archive);
     archive.write("log", c10::IValue(log));
+    archive.write("curve", c10::IValue(curve_text));
     archive.write("seconds", c10::IValue(record.seconds));
     std::string names;
     std::vector<at::Tensor> values;
@@ -154,8 +170,24 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
     batches.save(archive, "batch_rng");
     write_sealed(archive, state_path, tag);
     write_text_atomically(dir / "train_log.csv", log);
+    if (curve.every > 0) write_text_atomically(curve_path, curve_text);
     last_checkpoint = trainer.step();
   };
+  const auto measure_curve = [&] {
+    Timer timer;
+    const auto values = curve.measure();
+    std::ostringstream line;
+    if (curve_text.empty()) {
+      line << "step,seconds";
+      for (const auto& [name, value] : values) line << ',' << name;
+      line << ",measure_seconds\n";
+    }
+    line << trainer.step() << ',' << record.seconds;
+    for (const auto& [name, value] : values) line << ',' << value;
+    line << ',' << timer.seconds() << '\n';
+    curve_text += line.str();
+  };
+  if (curve.every > 0 && trainer.step() == 0 && curve_text.empty()) measure_curve();  // the starting point
 
   const InterruptScope interrupts;
   Progress progress(label, o.steps, trainer.step());
@@ -203,6 +235,7 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
       in_sums = 0;
       if (!means.empty()) note = sums.front().first + " " + std::to_string(means.front());
     }
+    if (curve.every > 0 && (step % curve.every == 0 || step == o.steps)) measure_curve();
     progress.update(step, note);
     if (step % o.checkpoint_every == 0 || step == o.steps) checkpoint();
   }

@@ -10,6 +10,7 @@
 #include "davi/amortized/davi.hpp"
 #include "davi/core/training_loop.hpp"
 #include "davi/prior/checkpoint.hpp"
+#include "davi/runner/learning_curve.hpp"
 #include "davi/runner/method.hpp"
 #include "davi/runner/registry.hpp"
 
@@ -24,6 +25,7 @@ struct DaviMethod {
     amortized::DaviOptions optimisation;
     int batch_size = 32;
     TrainingLoopOptions training{.steps = 2000, .log_every = 50, .checkpoint_every = 100};
+    CurveOptions curve;
     template <class V>
     void visit(V&& v) {
       v("divergence", divergence, "divergence: ikl or kl (a name or {name, options...})");
@@ -31,6 +33,7 @@ struct DaviMethod {
       optimisation.visit(v);
       v("batch_size", batch_size, "clean training images per step", in_range(1, 65536));
       v("training", training, "length of training and checkpoints");
+      v("curve", curve, "learning curve of the EMA and the online generator (curve.csv)");
     }
   };
 
@@ -47,6 +50,7 @@ struct DaviMethod {
                "method.discriminator.image_channels: expected ", channels, " (the data set's), got ",
                o.optimisation.discriminator.image_channels);
     davi::validate(o.training, "method.training");
+    check_curve(o.curve, env);
   }
 
   template <class Op>
@@ -71,7 +75,7 @@ struct DaviMethod {
    public:
     Run(const Options& o, Op op, const typename Div::Options& div, const typename Br::Options& bridge,
         const MethodEnv& env)
-        : options_(o), env_(env), davi_(make_davi(o, std::move(op), div, bridge, env)) {}
+        : options_(o), env_(env), curve_(o.curve, op, env), davi_(make_davi(o, std::move(op), div, bridge, env)) {}
 
     nlohmann::json prepare(const RunContext& run) override {
       const auto adversarial = options_.optimisation.adversarial;
@@ -83,7 +87,18 @@ struct DaviMethod {
                                  {"discriminator", l.discriminator}});
         return row;
       }};
-      const auto record = train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "davi", run.run_id);
+      const auto curve = curve_.hook([this] {
+        auto values = curve_.measure("ema_", [this](const at::Tensor& y, Rng& rng) {
+          return davi_.sample(y, 1, rng).select(1, 0);
+        });
+        const auto online = curve_.measure("online_", [this](const at::Tensor& y, Rng& rng) {
+          return davi_.sample(y, 1, rng, amortized::GeneratorWeights::online).select(1, 0);
+        });
+        values.insert(values.end(), online.begin(), online.end());
+        return values;
+      });
+      const auto record =
+          train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "davi", run.run_id, curve);
       prior::save_module(*davi_.ema_generator(), run.dir / "generator_ema.pt");
       return {{"training_steps", record.steps},
               {"training_seconds", record.seconds},
@@ -104,6 +119,7 @@ struct DaviMethod {
 
     Options options_;
     MethodEnv env_;
+    LearningCurve curve_;
     Davi davi_;
   };
 };

@@ -47,6 +47,8 @@ inline const std::vector<HashedAsBefore>& hashed_as_before() {
       {"/evaluation/metrics/*", {{"name", "classifier_frechet_distance"}}, "classifier_frechet_distance"},
       {"/evaluation/metrics/*", {{"name", "diversity"}}, "diversity"},
       {"/evaluation/metrics/*", {{"name", "consistency"}}, "consistency"},
+      // the trained methods gained learning curves (off by default)
+      {"/method/curve", {{"every", 0}, {"images", 200}}, nullptr},
   };
   return fields;
 }

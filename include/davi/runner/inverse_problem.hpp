@@ -87,8 +87,9 @@ struct InverseProblem {
   /// What a method sees of the experiment; `dataset` is the one built from e.data.dataset (built once: an
   /// image folder lists its files and reads their headers).
   static MethodEnv method_env(const Config& e, const c10::Device& device, DatasetVariant dataset) {
-    return {e.prior, operators::GaussianNoise(e.task.noise), e.data.validation_images,
-            static_cast<std::uint64_t>(e.run.seed), device, std::move(dataset)};
+    return {e.prior,  operators::GaussianNoise(e.task.noise), e.data.validation_images,
+            static_cast<std::uint64_t>(e.run.seed), device, std::move(dataset),
+            uses_classifier(e.evaluation) ? e.evaluation.classifier : std::string()};
   }
 
   static void validate(const Config& e);

@@ -32,7 +32,14 @@ struct MethodEnv {
   std::uint64_t seed;
   c10::Device device;
   DatasetVariant dataset;            // the experiment's data set, constructed (its files listed) once
+  std::string classifier;            // the evaluation's feature classifier; empty when no metric needs it
 };
+
+/// The first `n` validation images (the last `validation_images` of the train split), on the CPU.
+inline at::Tensor validation_split(const DatasetVariant& data, std::int64_t validation_images, std::int64_t n) {
+  const auto train = std::visit([](const auto& d) { return d.load("train", 0).images; }, data);
+  return train.narrow(0, train.size(0) - validation_images, n).clone();
+}
 
 /// The images a method may train on: the train split less its last `validation_images`, on the device.
 inline at::Tensor training_images(const MethodEnv& env) {

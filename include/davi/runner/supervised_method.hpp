@@ -8,6 +8,7 @@
 
 #include "davi/amortized/supervised.hpp"
 #include "davi/prior/checkpoint.hpp"
+#include "davi/runner/learning_curve.hpp"
 #include "davi/runner/method.hpp"
 
 namespace davi::runner {
@@ -19,11 +20,13 @@ struct SupervisedMethod {
     amortized::SupervisedOptions optimisation;
     int batch_size = 32;
     TrainingLoopOptions training{.steps = 2000, .log_every = 50, .checkpoint_every = 100};
+    CurveOptions curve;
     template <class V>
     void visit(V&& v) {
       optimisation.visit(v);
       v("batch_size", batch_size, "clean training images per step", in_range(1, 65536));
       v("training", training, "length of training and checkpoints");
+      v("curve", curve, "learning curve of the network (curve.csv)");
     }
   };
 
@@ -31,6 +34,7 @@ struct SupervisedMethod {
     davi::validate(o.training, "method.training");
     auto prior = check_prior(env.prior, env.dataset);
     check_training_batch_fits(o.batch_size, prior.net()->options().base_channels, env.dataset, "method.batch_size");
+    check_curve(o.curve, env);
   }
 
   template <class Op>
@@ -45,12 +49,17 @@ struct SupervisedMethod {
   template <class Op>
   class Run final : public Method {
    public:
-    Run(const Options& o, Op op, const MethodEnv& env) : options_(o), env_(env), model_(make_model(o, std::move(op), env)) {}
+    Run(const Options& o, Op op, const MethodEnv& env)
+        : options_(o), env_(env), curve_(o.curve, op, env), model_(make_model(o, std::move(op), env)) {}
 
     nlohmann::json prepare(const RunContext& run) override {
       ImageBatchTrainer trainer{model_, training_images(env_), options_.batch_size,
                                 [](const at::Tensor& loss) { return LossRow{{"regression", loss}}; }};
-      const auto record = train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "supervised", run.run_id);
+      const auto curve = curve_.hook([this] {
+        return curve_.measure("", [this](const at::Tensor& y, Rng&) { return model_.estimate(y); });
+      });
+      const auto record =
+          train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "supervised", run.run_id, curve);
       prior::save_module(*model_.net(), run.dir / "network.pt");
       return {{"training_steps", record.steps},
               {"training_seconds", record.seconds},
@@ -75,6 +84,7 @@ struct SupervisedMethod {
 
     Options options_;
     MethodEnv env_;
+    LearningCurve curve_;
     amortized::Supervised<Op> model_;
   };
 };

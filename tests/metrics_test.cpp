@@ -167,4 +167,60 @@ TEST(ClassifierFeatureDistance, IsZeroForEqualImagesSymmetricAndBounded) {
   EXPECT_TRUE((near < ab).all().item<bool>());
 }
 
+TEST(Bootstrap, PercentileIntervalsAndTheirCoverage) {
+  // Order statistics of 0..100: the central 90% is [5, 95]; between order statistics, linear interpolation.
+  std::vector<double> hundred(101);
+  for (int i = 0; i <= 100; ++i) hundred[static_cast<std::size_t>(i)] = 100 - i;
+  const auto ninety = metrics::percentile_interval(hundred, 0.9);
+  EXPECT_DOUBLE_EQ(ninety.low, 5.0);
+  EXPECT_DOUBLE_EQ(ninety.high, 95.0);
+  const auto half = metrics::percentile_interval({0.0, 1.0}, 0.5);
+  EXPECT_DOUBLE_EQ(half.low, 0.25);
+  EXPECT_DOUBLE_EQ(half.high, 0.75);
+  EXPECT_TRUE(std::isnan(metrics::percentile_interval({1.0, NAN}, 0.9).low));
+
+  // The mean of 400 draws of N(0, 1): the 95% interval has about the normal theory's width
+  // 2 x 1.96 / sqrt(400) = 0.196 (stated tolerance 15%) and holds the sample mean.
+  Rng rng(7);
+  const auto values = rng.randn({400}, at::kDouble);
+  const auto resamples = metrics::bootstrap_indices(400, 2000, 8);
+  const auto interval = metrics::bootstrap_mean_interval(values, resamples, 0.95);
+  const double mean = values.mean().item<double>();
+  EXPECT_LT(interval.low, mean);
+  EXPECT_GT(interval.high, mean);
+  const double sd = values.std().item<double>();
+  EXPECT_NEAR(interval.high - interval.low, 2 * 1.96 * sd / 20, 0.15 * 2 * 1.96 * sd / 20);
+  // Same seed, same resamples: intervals are reproducible.
+  EXPECT_TRUE(metrics::bootstrap_indices(400, 2000, 8).equal(resamples));
+
+  // Coverage: over 200 independent data sets, the 90% interval holds the true mean 0 about 90% of the time
+  // (stated band: 80% to 97%, a binomial 200 x 0.9 is within it with probability > 0.999).
+  int covered = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    const auto draws = rng.randn({100}, at::kDouble);
+    const auto iv = metrics::bootstrap_mean_interval(draws, metrics::bootstrap_indices(100, 500, 100 + trial), 0.9);
+    covered += iv.low <= 0.0 && 0.0 <= iv.high;
+  }
+  EXPECT_GE(covered, 160);
+  EXPECT_LE(covered, 194);
+}
+
+TEST(Bootstrap, TheFrechetDistanceOnAResampleIsTheDistanceOfTheResampledFeatures) {
+  auto net = tiny_classifier();
+  net->eval();
+  Rng rng(9);
+  const auto truth = rng.rand({12, 1, 28, 28}) * 2 - 1, samples = rng.rand({12, 1, 1, 28, 28}) * 2 - 1;
+  metrics::ClassifierFrechetDistance frechet;
+  frechet.add({samples.narrow(0, 0, 5), truth.narrow(0, 0, 5), {}, nullptr, net});
+  frechet.add({samples.narrow(0, 5, 7), truth.narrow(0, 5, 7), {}, nullptr, net});
+  EXPECT_DOUBLE_EQ(frechet.value(at::arange(12)), frechet.value());
+  const auto rows = at::tensor({0, 0, 3, 7, 11, 11, 11, 2}, at::kLong);
+  torch::NoGradGuard no_grad;
+  const auto features_of = [&](const at::Tensor& x) { return net->features(x).embedding; };
+  EXPECT_NEAR(frechet.value(rows),
+              metrics::frechet_distance(features_of(samples.select(1, 0).index_select(0, rows)),
+                                        features_of(truth.index_select(0, rows))),
+              1e-6 * frechet.value(rows));  // batches of 5 and 7 vs 8: float rounding of the features only
+}
+
 }  // namespace

@@ -34,6 +34,19 @@ with tempfile.TemporaryDirectory() as folder:
     for name in ("summary.png", "summary_pareto.png"):
         assert os.path.getsize(os.path.join(folder, name)) > 1000, name
     assert not os.path.exists(os.path.join(folder, "summary_curves.png"))  # no run has a curve
+    # Intervals: error bars; their columns are not sweep axes, and a run without one has no bar.
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns + ["psnr_low", "psnr_high"])
+        for i, (c, p, d) in enumerate(zip(costs, psnr, distance)):
+            writer.writerow([f"run{i}", f"m{i}", 1, 0, c, 0, p, p, d, 0.05] + ([p - 1, p + 0.5] if i else ["", ""]))
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert plot_summary.run_labels(rows, list(rows[0].keys()))[1] == "m1\nrun1", plot_summary.run_labels(rows, list(rows[0]))
+    below, above = plot_summary.error_bars(rows, "psnr")
+    assert below[0] != below[0] and below[1] == 1 and above[1] == 0.5, (below, above)
+    assert plot_summary.error_bars(rows, "ssim") is None
+    assert plot_summary.main(path) == 0
     # Learning curves: run0 has one (EMA and online), the others are its flat lines.
     os.mkdir(os.path.join(folder, "run0"))
     with open(os.path.join(folder, "run0", "curve.csv"), "w") as f:

@@ -526,6 +526,14 @@ TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
   EXPECT_EQ(straight["network_backprops"], 0.0);
   EXPECT_EQ(straight["training"]["training_steps"], 60);
   EXPECT_EQ(read_json(lift_dir / "metrics.json")["nfe"], 0.0);
+  // Every metric has its bootstrap interval; a mean over measurements lies inside its own.
+  for (const auto& [name, value] : straight["metrics"].items()) {
+    ASSERT_TRUE(straight["intervals"].contains(name)) << name;
+    const double low = straight["intervals"][name][0], high = straight["intervals"][name][1];
+    EXPECT_LT(low, high) << name;
+    if (name != "classifier_frechet_distance") EXPECT_TRUE(low <= value && value <= high) << name;
+  }
+  EXPECT_EQ(straight["interval_method"]["resamples"], 1000);
   EXPECT_EQ(straight["environment"]["precision"], "fp32");  // what "auto" means on a CPU
   EXPECT_EQ(straight["environment"]["memory_format"], "nchw");
   EXPECT_EQ(read_json(lift_dir / "metrics.json")["metrics"]["diversity"], 0.0);

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Figures of an experiment's runs, from summary.csv:
-  summary.png         one panel per metric, one bar per run (log axis where the values span decades);
-  summary_pareto.png  quality against seconds per image (log x), one point per run, the Pareto front marked;
+  summary.png         one panel per metric, one bar per run (log axis where the values span decades), with
+                      the metric's interval (columns <metric>_low, <metric>_high) as an error bar;
+  summary_pareto.png  quality against seconds per image (log x), one point per run with its interval, the
+                      Pareto front marked;
   summary_curves.png  when runs have a learning curve (<run_id>/curve.csv): PSNR and the classifier Frechet
                       distance against training steps and training seconds, the runs without a curve as
                       horizontal lines; each such run also gets <run_id>/curve.png.
@@ -43,9 +45,22 @@ def stacked(label):
     return label.replace("(", "\n").replace(",", "\n").rstrip(")")
 
 
+def is_interval(column):
+    return column.endswith("_low") or column.endswith("_high")
+
+
+def error_bars(rows, column):
+    """(below, above) distances to a metric's interval ends (NaN where a run has none), or None."""
+    if not rows or column + "_low" not in rows[0]:
+        return None
+    values, low, high = numbers(rows, column), numbers(rows, column + "_low"), numbers(rows, column + "_high")
+    return [[max(v - l, 0) if v == v and l == l else float("nan") for v, l in zip(values, low)],
+            [max(h - v, 0) if v == v and h == h else float("nan") for v, h in zip(values, high)]]
+
+
 def run_labels(rows, columns):
     """A label per run from the swept columns (or the method and run id when nothing is swept)."""
-    axes = [c for c in columns if c not in FIXED]
+    axes = [c for c in columns if c not in FIXED and not is_interval(c)]
     labels = []
     for row in rows:
         parts = [stacked(row[a]) for a in axes if row[a]]
@@ -128,6 +143,9 @@ def plot_pareto(rows, labels, experiment, out):
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels) + (0 if few else 4), 4.8), squeeze=False)
     for ax, (column, title, higher) in zip(axes.flat, panels):
         qualities = numbers(rows, column)
+        bars = error_bars(rows, column)
+        if bars:
+            ax.errorbar(costs, qualities, yerr=bars, fmt="none", ecolor="0.5", elinewidth=0.8, capsize=2, zorder=2)
         for i, (cost, quality) in enumerate(zip(costs, qualities)):
             name = labels[i].replace("\n", " ")
             ax.scatter(cost, quality, color=f"C{i % 10}", marker="os^Dv"[i // 10 % 5], s=30, zorder=3,
@@ -238,7 +256,8 @@ def main(path):
         ax.axis("off")
     for ax, (column, title, better) in zip(axes.flat, panels):
         values = numbers(rows, column)
-        ax.bar(range(len(rows)), values, color=[f"C{i % 10}" for i in range(len(rows))])
+        ax.bar(range(len(rows)), values, color=[f"C{i % 10}" for i in range(len(rows))],
+               yerr=error_bars(rows, column), error_kw={"elinewidth": 0.8, "capsize": 2})
         positive = [v for v in values if v == v and v > 0]
         if column == "seconds_per_image" or (len(positive) == len(values) and max(positive) > SPAN_FOR_LOG * min(positive)):
             ax.set_yscale("log")

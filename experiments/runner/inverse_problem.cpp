@@ -98,9 +98,32 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
         },
         metric);
   }
+  // 95% intervals: a percentile bootstrap over the measurements, the same resamples for every metric.
+  const metrics::BootstrapOptions bootstrap;
+  const auto resamples = metrics::bootstrap_indices(n, bootstrap.resamples, seed + 4000);
+  nlohmann::json intervals = nlohmann::json::object();
+  const auto record = [&](const std::string& name, const metrics::Interval& interval) {
+    intervals[name] = {interval.low, interval.high};
+  };
+  for (const auto& [reported, batches] : per_image)
+    record(reported, metrics::bootstrap_mean_interval(at::cat(batches), resamples, bootstrap.level));
+  for (const auto& metric : metrics) {
+    std::visit(
+        [&]<class M>(const M& m) {
+          if constexpr (ResamplableMetric<M>)
+            record(std::string(M::name),
+                   metrics::bootstrap_interval([&](const at::Tensor& rows) { return m.value(rows); }, resamples,
+                                               bootstrap.level));
+        },
+        metric);
+  }
   const double per_sample = static_cast<double>(n * samples);
   const auto batches = static_cast<double>((n + ev.batch_size - 1) / ev.batch_size);
   return {{"metrics", values},
+          {"intervals", intervals},
+          {"interval_method", {{"kind", "percentile bootstrap over the measurements"},
+                               {"level", bootstrap.level},
+                               {"resamples", bootstrap.resamples}}},
           {"nfe", cost.network_evaluations / (batches * samples)},
           {"network_backprops", cost.network_backprops / (batches * samples)},
           {"seconds_per_image", seconds / per_sample},

@@ -256,6 +256,12 @@ concept AggregateMetric = MetricPolicy<M> && requires(M& m, const M& c, const me
 };
 template <class M>
 concept Metric = PerImageMetric<M> || AggregateMetric<M>;
+/// An aggregate metric that can be recomputed on a resample of the measurements (value(rows), rows an int64
+/// tensor of indices with repetition): its bootstrap interval is reported.
+template <class M>
+concept ResamplableMetric = AggregateMetric<M> && requires(const M& c, const at::Tensor& rows) {
+  { c.value(rows) } -> std::convertible_to<double>;
+};
 
 /// The capability tier of an operator, by name: "svd", "adjoint" or "forward".
 template <class Op>

@@ -30,6 +30,11 @@ class ClassifierFrechetDistance {
     truth_.push_back(net->features(b.truth).embedding.cpu());
   }
   double value() const { return frechet_distance(at::cat(samples_), at::cat(truth_)); }
+  /// The distance on the measurements `rows` (a bootstrap resample: indices into every measurement added,
+  /// with repetition), each keeping its own sample and truth.
+  double value(const at::Tensor& rows) const {
+    return frechet_distance(at::cat(samples_).index_select(0, rows), at::cat(truth_).index_select(0, rows));
+  }
 
  private:
   std::vector<at::Tensor> samples_, truth_;

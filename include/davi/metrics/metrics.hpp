@@ -1,4 +1,5 @@
 #pragma once
+#include "davi/metrics/bootstrap.hpp"
 #include "davi/metrics/classifier_feature_distance.hpp"
 #include "davi/metrics/classifier_frechet_distance.hpp"
 #include "davi/metrics/consistency.hpp"

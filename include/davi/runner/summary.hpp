@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iomanip>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -71,6 +72,11 @@ inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohman
   for (const auto& name : metric_names)
     row.push_back(m.at("metrics").contains(name) ? format_number(m["metrics"][name]) : "");
   row.push_back(format_number(m.at("sigma_y")));
+  // The metrics' intervals (absent from results made before davi reported them: empty cells).
+  const auto intervals = m.value("intervals", nlohmann::json::object());
+  for (const auto& name : metric_names)
+    for (const int end : {0, 1})
+      row.push_back(intervals.contains(name) ? format_number(intervals[name].at(end)) : "");
   return row;
 }
 
@@ -89,6 +95,7 @@ inline SummaryTable summary_table(const Plan& plan) {
                                              "training_seconds"});
   table.columns.insert(table.columns.end(), metric_names.begin(), metric_names.end());
   table.columns.push_back("sigma_y");
+  for (const auto& name : metric_names) table.columns.insert(table.columns.end(), {name + "_low", name + "_high"});
   const auto labels_of = [&](const std::vector<std::string>& row) {  // the sweep values and the method
     return std::vector<std::string>(row.begin() + 1, row.begin() + 2 + static_cast<std::ptrdiff_t>(axes.size()));
   };
@@ -123,6 +130,20 @@ inline std::string csv_field(const std::string& s) {
   return quoted + "\"";
 }
 
+/// The number of metric columns of the table (each has a _low and a _high column at the end).
+inline std::size_t metric_count(const SummaryTable& table) {
+  return static_cast<std::size_t>(std::count_if(table.columns.begin(), table.columns.end(), [](const std::string& c) {
+    return c.size() > 4 && c.compare(c.size() - 4, 4, "_low") == 0;
+  }));
+}
+
+/// The index of `column`'s _low column (its _high column follows), if it has one.
+inline std::optional<std::size_t> interval_column(const SummaryTable& table, const std::string& column) {
+  const auto it = std::find(table.columns.begin(), table.columns.end(), column + "_low");
+  if (it == table.columns.end()) return std::nullopt;
+  return static_cast<std::size_t>(it - table.columns.begin());
+}
+
 /// Writes summary.csv and summary.md into the plan's output folder; returns the number of rows.
 inline std::size_t write_summary(const Plan& plan) {
   const auto table = summary_table(plan);
@@ -141,14 +162,22 @@ inline std::size_t write_summary(const Plan& plan) {
       << table.rows.size() << " of " << plan.runs.size() << " runs finished. Written by `davi_run experiments/"
       << plan.experiment << ".json`; each run's folder is `" << plan.output.string()
       << "/<run_id>/`. psnr, ssim, classifier_* and consistency are means over images and samples; "
-         "psnr_of_mean is the PSNR of the mean of the samples; nfe and network_backprops are per sample.\n\n|";
-  for (const auto& c : table.columns) out << " " << c << " |";
+         "psnr_of_mean is the PSNR of the mean of the samples; nfe and network_backprops are per sample; [low, high] "
+         "is the 95% percentile bootstrap interval over the evaluated measurements (1000 resamples).\n\n|";
+  // The markdown table shows each interval in its metric's cell: "22.45 [22.1, 22.8]".
+  const auto shown = table.columns.size() - 2 * metric_count(table);
+  for (std::size_t c = 0; c < shown; ++c) out << " " << table.columns[c] << " |";
   out << "\n|";
-  for (std::size_t c = 0; c < table.columns.size(); ++c) out << "---|";
+  for (std::size_t c = 0; c < shown; ++c) out << "---|";
   out << "\n";
   for (const auto& row : table.rows) {
     out << "|";
-    for (const auto& v : row) out << " " << v << " |";
+    for (std::size_t c = 0; c < shown; ++c) {
+      out << " " << row[c];
+      if (const auto low = interval_column(table, table.columns[c]); low && !row[*low].empty())
+        out << " [" << row[*low] << ", " << row[*low + 1] << "]";
+      out << " |";
+    }
     out << "\n";
   }
   md = out.str();

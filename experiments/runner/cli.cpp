@@ -14,6 +14,7 @@
 
 #include "davi/core/interrupt.hpp"
 #include "davi/runner/migrate.hpp"
+#include "davi/runner/seed_summary.hpp"
 #include "davi/runner/summary.hpp"
 
 extern char** environ;  // POSIX: the process environment, handed to the plotting script
@@ -69,9 +70,10 @@ void write_summary_and_figure(const Plan& plan) {
   bool has_table = false;
   for (const auto& run : plan.runs) has_table = has_table || run.kind == InverseProblem::name;
   if (!has_table) return;
-  const auto rows = write_summary(plan);
-  std::cout << "summary: " << (plan.output / "summary.md").string() << " (" << rows << " of " << plan.runs.size()
-            << " runs finished)\n";
+  const auto table = write_summary(plan);
+  write_seed_summary(plan, table);
+  std::cout << "summary: " << (plan.output / "summary.md").string() << " (" << table.rows.size() << " of "
+            << plan.runs.size() << " runs finished)\n";
   make_figure(plan);
 }
 

@@ -144,19 +144,26 @@ inline std::optional<std::size_t> interval_column(const SummaryTable& table, con
   return static_cast<std::size_t>(it - table.columns.begin());
 }
 
-/// Writes summary.csv and summary.md into the plan's output folder; returns the number of rows.
-inline std::size_t write_summary(const Plan& plan) {
-  const auto table = summary_table(plan);
-  std::string csv, md;  // md: built in a stream (GCC 12 warns falsely on long operator+ chains)
-  const auto add_csv_line = [&csv](const std::vector<std::string>& fields) {
+/// The table as CSV text: a header line, then a line per row.
+inline std::string csv_text(const SummaryTable& table) {
+  std::string csv;
+  const auto add_line = [&csv](const std::vector<std::string>& fields) {
     for (std::size_t c = 0; c < fields.size(); ++c) {
       if (c) csv += ',';
       csv += csv_field(fields[c]);
     }
     csv += '\n';
   };
-  add_csv_line(table.columns);
-  for (const auto& row : table.rows) add_csv_line(row);
+  add_line(table.columns);
+  for (const auto& row : table.rows) add_line(row);
+  return csv;
+}
+
+/// Writes summary.csv and summary.md into the plan's output folder; returns the table.
+inline SummaryTable write_summary(const Plan& plan) {
+  const auto table = summary_table(plan);
+  const auto csv = csv_text(table);
+  std::string md;  // built in a stream (GCC 12 warns falsely on long operator+ chains)
   std::ostringstream out;
   out << "# " << plan.experiment << "\n\n"
       << table.rows.size() << " of " << plan.runs.size() << " runs finished. Written by `davi_run experiments/"
@@ -183,7 +190,7 @@ inline std::size_t write_summary(const Plan& plan) {
   md = out.str();
   write_text_atomically(plan.output / "summary.csv", csv);
   write_text_atomically(plan.output / "summary.md", md);
-  return table.rows.size();
+  return table;
 }
 
 }  // namespace davi::runner

@@ -208,6 +208,10 @@ TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
             "evaluation.images: expected a value >= 2, got 0");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["images"] = 10001; }),
             "evaluation.images: expected a value in [2, 10000] for the test split, got 10001");
+  EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["split"] = "train", e["evaluation"]["images"] = 59901; }),
+            "evaluation.images: expected a value in [2, 59900] for the train split, got 59901");
+  EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["split"] = "validation", e["evaluation"]["images"] = 101; }),
+            "evaluation.images: expected a value in [2, 100] for the validation split, got 101");
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["metrics"] = {"psnr", "fid"}; }),
             "evaluation.metrics[1]: unknown \"fid\"; expected one of: " + runner::policy_names<runner::MetricTypes>());
   EXPECT_EQ(plan_error([](json& e) { e["evaluation"]["metrics"] = {"psnr", "ssim", "psnr"}; }),

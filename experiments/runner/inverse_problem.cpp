@@ -152,7 +152,9 @@ void InverseProblem::validate(const Config& e) {
              train_images - 1, "], got ", e.data.validation_images);
   make_operator(e.task.operator_spec, image_shape_of(dataset));
   const auto& ev = e.evaluation;
-  const std::int64_t available = ev.split == "test" ? split_size_of(dataset, "test") : e.data.validation_images;
+  const std::int64_t available = ev.split == "test"         ? split_size_of(dataset, "test")
+                                 : ev.split == "validation" ? e.data.validation_images
+                                                            : train_images - e.data.validation_images;
   DAVI_CHECK(ev.images <= available, "evaluation.images: expected a value in [2, ", available, "] for the ", ev.split,
              " split, got ", ev.images);
   const Shape shape = image_shape_of(dataset);
@@ -190,12 +192,12 @@ void InverseProblem::run(const Config& e, const RunContext& ctx) {
              e.method.choice());
 }
 
-/// The first `images` test images, or of the validation images (the last `validation_images` of the
-/// train split).
+/// The first `images` images of the evaluation's split: test, validation (the last `validation_images` of
+/// the train split) or train (its first images, which the methods train on).
 at::Tensor evaluation_images(const InverseProblem::Config& e, const DatasetVariant& data) {
   const auto& ev = e.evaluation;
   if (ev.split == "validation") return validation_split(data, e.data.validation_images, ev.images);
-  return std::visit([&](const auto& dataset) { return dataset.load("test", ev.images).images; }, data);
+  return std::visit([&](const auto& dataset) { return dataset.load(ev.split, ev.images).images; }, data);
 }
 
 void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, const RunPlace& place, Method& method,

@@ -50,8 +50,10 @@ struct EvaluationOptions {
   std::string classifier = "results/classifier/fashion_mnist/classifier.pt";
   template <class V>
   void visit(V&& v) {
-    v("split", split, "test (the first N test images) or validation (the first N validation images)",
-      one_of({"test", "validation"}));
+    v("split", split,
+      "test (the first N test images), validation (the first N validation images) or train (the first N "
+      "training images, which trained methods have seen: the train-test gap)",
+      one_of({"test", "validation", "train"}));
     v("images", images, "measurements evaluated (at most the split's size)", at_least(2));
     v("samples", samples, "samples per measurement (diversity needs 2 or more)", in_range(1, 1024));
     v("batch_size", batch_size, "measurements per solve call", in_range(1, 65536));

@@ -357,9 +357,13 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
   std::map<std::string, std::size_t> runs = {{"quickstart", 2},  {"ablation_deblur", 4}, {"ablation_sr4", 4},
                                              {"ablation_inpaint", 4}, {"train_prior", 1}, {"train_classifier", 1},
                                              {"precision_deblur", 4}, {"precision_prior", 2}};
+  runs["frechet_vs_images"] = 12;
+  runs["recipe_deblur"] = 4;
   for (const char* task : {"deblur", "sr4", "inpaint"}) {
     runs[std::string("baselines_") + task] = 10;
     runs[std::string("tune_baselines_") + task] = 29;
+    runs[std::string("reproduction_") + task + "_baselines"] = 7;
+    runs[std::string("reproduction_") + task + "_dps"] = 1;
   }
   std::size_t files = 0;
   for (const auto& entry : fs::directory_iterator("experiments")) {

@@ -190,6 +190,17 @@ TEST(Bootstrap, PercentileIntervalsAndTheirCoverage) {
   EXPECT_GT(interval.high, mean);
   const double sd = values.std().item<double>();
   EXPECT_NEAR(interval.high - interval.low, 2 * 1.96 * sd / 20, 0.15 * 2 * 1.96 * sd / 20);
+  // A statistic whose every resample is biased by +1 gets the same interval as the unbiased mean's
+  // resamples, centred on the estimate: the bias of resampling is removed, the spread kept.
+  const auto mean_of = [&](const at::Tensor& rows) { return values.index_select(0, rows).mean().item<double>(); };
+  const auto biased = metrics::bootstrap_interval([&](const at::Tensor& rows) { return mean_of(rows) + 1; },
+                                                  resamples, 0.95, mean);
+  const auto plain = metrics::bootstrap_interval(mean_of, resamples, 0.95, mean);
+  EXPECT_NEAR(biased.low, plain.low, 1e-12);
+  EXPECT_NEAR(biased.high, plain.high, 1e-12);
+  EXPECT_NEAR(plain.high - plain.low, interval.high - interval.low, 1e-12);
+  EXPECT_LT(biased.low, mean);
+  EXPECT_GT(biased.high, mean);
   // Same seed, same resamples: intervals are reproducible.
   EXPECT_TRUE(metrics::bootstrap_indices(400, 2000, 8).equal(resamples));
 

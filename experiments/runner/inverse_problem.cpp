@@ -113,7 +113,7 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
           if constexpr (ResamplableMetric<M>)
             record(std::string(M::name),
                    metrics::bootstrap_interval([&](const at::Tensor& rows) { return m.value(rows); }, resamples,
-                                               bootstrap.level));
+                                               bootstrap.level, m.value()));
         },
         metric);
   }

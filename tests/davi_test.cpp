@@ -61,6 +61,17 @@ networks::TimeMlp& pretrained_prior_network(const GaussianToy& toy) {
   return net;
 }
 
+/// The toy's optimisation: learning rates 1e-3, a fast EMA, and the given weights of the data terms.
+amortized::DaviOptions toy_options(double lambda_con, double lambda_reg) {
+  amortized::DaviOptions options;
+  options.lr = 1e-3;
+  options.score_lr = 1e-3;
+  options.lambda_con = lambda_con;
+  options.lambda_reg = lambda_reg;
+  options.ema = {.beta = 0.99, .update_every = 1, .update_after_step = 100};
+  return options;
+}
+
 /// DAVI for one-pixel box inpainting of the toy at sigma_y = kSigmaY, its teacher the closed-form prior,
 /// its generator and fake score starting from the pretrained prior network; trained `steps` steps of
 /// batch 256 on prior draws.
@@ -82,13 +93,8 @@ auto train_toy_davi(const GaussianToy& toy, const amortized::DaviOptions& option
 template <class Divergence>
 ToyResult run_toy(const typename Divergence::Options& divergence_options, int steps) {
   const GaussianToy toy;
-  amortized::DaviOptions options;
-  options.lr = 1e-3;
-  options.score_lr = 1e-3;
   // The official FFHQ box-inpainting weights (reference/davi-method.md, section 4.5).
-  options.lambda_con = 0.5;
-  options.lambda_reg = 1.0;
-  options.ema = {.beta = 0.99, .update_every = 1, .update_after_step = 100};
+  const auto options = toy_options(0.5, 1.0);
   auto davi = train_toy_davi<Divergence, bridges::Ppb>(toy, options, divergence_options, {.h = 0.1}, steps);
   const operators::BoxInpainting op({.box_size = 1}, {1, 2, 2});
 
@@ -164,12 +170,7 @@ AggregateGap aggregate_gap_to_prior(Generator& davi, const GaussianToy& toy) {
 // flipped must move it away. Measured here (1000 steps): see the printed line.
 TEST(DaviGaussianToy, IklAloneMovesTheAggregateTowardThePriorAndItsNegationAway) {
   const GaussianToy toy;
-  amortized::DaviOptions options;
-  options.lr = 1e-3;
-  options.score_lr = 1e-3;
-  options.lambda_con = 0;
-  options.lambda_reg = 0;
-  options.ema = {.beta = 0.99, .update_every = 1, .update_after_step = 100};
+  const auto options = toy_options(0, 0);
   const bridges::None::Options no_bridge{.h = 0.5};
   auto untrained = train_toy_davi<objectives::Ikl, bridges::None>(toy, options, {.t_max = 1000}, no_bridge, 0);
   auto descending = train_toy_davi<objectives::Ikl, bridges::None>(toy, options, {.t_max = 1000}, no_bridge, 1000);

@@ -98,7 +98,8 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
         },
         metric);
   }
-  // 95% intervals: a percentile bootstrap over the measurements, the same resamples for every metric.
+  // 95% intervals: a bootstrap over the measurements, the same resamples for every metric (percentile for
+  // the means; centred on the estimate for an aggregate metric, see metrics/bootstrap.hpp).
   const metrics::BootstrapOptions bootstrap;
   const auto resamples = metrics::bootstrap_indices(n, bootstrap.resamples, seed + 4000);
   nlohmann::json intervals = nlohmann::json::object();
@@ -121,7 +122,8 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
   const auto batches = static_cast<double>((n + ev.batch_size - 1) / ev.batch_size);
   return {{"metrics", values},
           {"intervals", intervals},
-          {"interval_method", {{"kind", "percentile bootstrap over the measurements"},
+          {"interval_method", {{"kind", "bootstrap over the measurements: percentile for means, centred on "
+                                        "the estimate for the Frechet distance"},
                                {"level", bootstrap.level},
                                {"resamples", bootstrap.resamples}}},
           {"nfe", cost.network_evaluations / (batches * samples)},

@@ -26,18 +26,20 @@ class ClassifierFrechetDistance {
   void add(const MetricBatch& b) {
     torch::NoGradGuard no_grad;
     auto net = b.classifier;
-    samples_.push_back(net->features(b.samples.select(1, 0)).embedding.cpu());
-    truth_.push_back(net->features(b.truth).embedding.cpu());
+    append(samples_, net->features(b.samples.select(1, 0)).embedding.cpu());
+    append(truth_, net->features(b.truth).embedding.cpu());
   }
-  double value() const { return frechet_distance(at::cat(samples_), at::cat(truth_)); }
+  double value() const { return frechet_distance(samples_, truth_); }
   /// The distance on the measurements `rows` (a bootstrap resample: indices into every measurement added,
   /// with repetition), each keeping its own sample and truth.
   double value(const at::Tensor& rows) const {
-    return frechet_distance(at::cat(samples_).index_select(0, rows), at::cat(truth_).index_select(0, rows));
+    return frechet_distance(samples_.index_select(0, rows), truth_.index_select(0, rows));
   }
 
  private:
-  std::vector<at::Tensor> samples_, truth_;
+  // One tensor per side, grown by each batch, so the thousand resamples of a bootstrap index it directly.
+  static void append(at::Tensor& all, const at::Tensor& batch) { all = all.defined() ? at::cat({all, batch}) : batch; }
+  at::Tensor samples_, truth_;  // N x embedding
 };
 
 }  // namespace davi::metrics

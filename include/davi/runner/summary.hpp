@@ -170,7 +170,8 @@ inline SummaryTable write_summary(const Plan& plan) {
       << plan.experiment << ".json`; each run's folder is `" << plan.output.string()
       << "/<run_id>/`. psnr, ssim, classifier_* and consistency are means over images and samples; "
          "psnr_of_mean is the PSNR of the mean of the samples; nfe and network_backprops are per sample; [low, high] "
-         "is the 95% percentile bootstrap interval over the evaluated measurements (1000 resamples).\n\n|";
+         "is the 95% bootstrap interval over the evaluated measurements (1000 resamples; percentile for means, "
+         "centred on the estimate for the Frechet distance).\n\n|";
   // The markdown table shows each interval in its metric's cell: "22.45 [22.1, 22.8]".
   const auto shown = table.columns.size() - 2 * metric_count(table);
   for (std::size_t c = 0; c < shown; ++c) out << " " << table.columns[c] << " |";

@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "davi/davi.hpp"  // the umbrella header must compile on its own
@@ -43,6 +44,115 @@ TEST(Threads, DefaultIsEveryHardwareThread) {
   EXPECT_EQ(set_threads(0), static_cast<int>(std::thread::hardware_concurrency()));
   EXPECT_EQ(set_threads(1), 1);
   set_threads(before);
+}
+
+TEST(Threads, ProcessesSharingTheMachineDivideItsThreads) {
+  const int before = at::get_num_threads();
+  const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+  thread_sharers() = 2;
+  EXPECT_EQ(set_threads(0), std::max(1, hardware / 2));
+  thread_sharers() = 4 * hardware;  // more processes than threads: each still gets one
+  EXPECT_EQ(set_threads(0), 1);
+  EXPECT_EQ(set_threads(3), 3);  // an explicit count is kept
+  thread_sharers() = 1;
+  set_threads(before);
+}
+
+TEST(Rng, ShardedStreamsTogetherDrawWhatOneStreamDrawsForTheWholeBatch) {
+  Rng whole(7), first(7), second(7);
+  first.shard(0, 2);
+  second.shard(1, 2);
+  for (int draw = 0; draw < 3; ++draw) {  // the streams stay in step over several draws
+    const auto all = whole.randn({6, 2, 3});
+    EXPECT_TRUE(at::cat({first.randn({3, 2, 3}), second.randn({3, 2, 3})}).equal(all)) << draw;
+    const auto ints = whole.randint(0, 100, {8});
+    EXPECT_TRUE(at::cat({first.randint(0, 100, {4}), second.randint(0, 100, {4})}).equal(ints)) << draw;
+    const auto uniform = whole.rand({4}, at::kDouble);
+    EXPECT_TRUE(at::cat({first.rand({2}, at::kDouble), second.rand({2}, at::kDouble)}).equal(uniform)) << draw;
+  }
+  EXPECT_EQ(first.parts(), 2);
+  EXPECT_DAVI_ERROR(first.randperm(5), "not a per-row draw");
+  EXPECT_DAVI_ERROR(first.randn({}), "0-dimensional");
+  EXPECT_DAVI_ERROR(first.shard(2, 2), "part 2 of 2");
+}
+
+/// Sets environment variables for the scope of one test and restores them after.
+class ScopedEnvironment {
+ public:
+  explicit ScopedEnvironment(const std::vector<std::pair<std::string, const char*>>& values) {
+    for (const auto& [name, value] : values) {
+      const char* old = std::getenv(name.c_str());
+      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+      if (value) ::setenv(name.c_str(), value, 1);
+      else ::unsetenv(name.c_str());
+    }
+  }
+  ~ScopedEnvironment() {
+    for (const auto& [name, value] : saved_) {
+      if (value) ::setenv(name.c_str(), value->c_str(), 1);
+      else ::unsetenv(name.c_str());
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+TEST(World, ReadsTorchrunsVariablesAndNamesTheOneThatIsWrong) {
+  const std::vector<std::string> names = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
+                                          "MASTER_PORT"};
+  const auto with = [&](std::vector<std::pair<std::string, const char*>> set) {
+    for (const auto& n : names)
+      if (std::none_of(set.begin(), set.end(), [&](const auto& p) { return p.first == n; })) set.emplace_back(n, nullptr);
+    return ScopedEnvironment(set);
+  };
+  {
+    const auto env = with({});
+    const auto w = distributed::world_from_environment();
+    EXPECT_TRUE(w.alone());
+    EXPECT_TRUE(w.leader());
+  }
+  {
+    const auto env = with({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "2"},
+                           {"MASTER_ADDR", "node0"}, {"MASTER_PORT", "29400"}});
+    const auto w = distributed::world_from_environment();
+    EXPECT_EQ(w.rank, 3);
+    EXPECT_EQ(w.size, 4);
+    EXPECT_EQ(w.local_rank, 1);
+    EXPECT_EQ(w.local_size, 2);
+    EXPECT_EQ(w.master_addr, "node0");
+    EXPECT_EQ(w.master_port, 29400);
+    EXPECT_FALSE(w.leader());
+  }
+  const auto contains = [](const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; };
+  const auto error = [&](std::vector<std::pair<std::string, const char*>> set) {
+    const auto env = with(std::move(set));
+    try {
+      distributed::world_from_environment();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_PRED2(contains, error({{"RANK", "0"}}), "WORLD_SIZE is missing");
+  EXPECT_PRED2(contains, error({{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "1"}}), "environment RANK: expected an integer in [0, 1], got \"2\"");
+  EXPECT_PRED2(contains, error({{"RANK", "0"}, {"WORLD_SIZE", "2x"}}), "environment WORLD_SIZE");
+  EXPECT_PRED2(contains, error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}}), "MASTER_ADDR is missing");
+  EXPECT_PRED2(contains, error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}}), "environment MASTER_PORT: expected an integer in [1, 65535]");
+  EXPECT_PRED2(contains, error({{"RANK", "0"}, {"WORLD_SIZE", "99999999999"}}), "WORLD_SIZE");
+}
+
+TEST(DataParallel, AWorldOfOneChangesNothingAndUnevenBatchesAreRefused) {
+  auto group = distributed::solo();
+  EXPECT_TRUE(group->alone());
+  std::vector<at::Tensor> t{at::arange(4.0)};
+  group->sum_(t);
+  EXPECT_TRUE(t[0].equal(at::arange(4.0)));
+  EXPECT_TRUE(group->gather(t[0]).equal(t[0]));
+  distributed::DataParallel parallel;
+  EXPECT_EQ(parallel.local_batch(32), 32);
+  EXPECT_FALSE(distributed::any(*group, false));
+  EXPECT_TRUE(distributed::any(*group, true));
 }
 
 TEST(Rng, SameSeedSameStreamAndStateRoundTrips) {

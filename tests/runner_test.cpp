@@ -7,14 +7,19 @@
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
+#include "davi/distributed/c10d_group.hpp"
 #include "davi/prior/checkpoint.hpp"
 #include "davi/runner/runner.hpp"
 #include "davi/runner/seed_summary.hpp"
@@ -988,6 +993,229 @@ TEST(DaviRun, ListShowsEveryRegisteredPolicyWithItsDefaults) {
   }
   for (const char* expected : {"    lambda_con = 1.0", "    t_max = 1000    # t_ikl", "(>= 1)", "(one of: one, sigma)"})
     EXPECT_NE(out.text.find(expected), std::string::npos) << expected;
+}
+
+// ---- several processes (davi/distributed; docs/distributed.md) -------------------------------------------
+
+/// A TCP port that was free a moment ago on the loopback interface (for the rendezvous of a test's job).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(fd);
+  return bound ? ntohs(address.sin_port) : 29500;
+}
+
+/// One davi_run process of a job of `size` on this machine, as torchrun would start it; its output to `log`.
+pid_t start_rank(const std::vector<std::string>& args, int rank, int size, int port, const fs::path& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen(log.c_str(), "w", stdout);
+    ::dup2(::fileno(stdout), STDERR_FILENO);
+    for (const auto& [name, value] : std::vector<std::pair<const char*, std::string>>{
+             {"RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(size)}, {"LOCAL_RANK", std::to_string(rank)},
+             {"LOCAL_WORLD_SIZE", std::to_string(size)}, {"MASTER_ADDR", "127.0.0.1"},
+             {"MASTER_PORT", std::to_string(port)}, {"DAVI_DIST_TIMEOUT", "120"}})
+      ::setenv(name, value.c_str(), 1);
+    std::vector<char*> argv{const_cast<char*>(DAVI_RUN_PATH)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(DAVI_RUN_PATH, argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+/// Waits up to `seconds` for `pid`; its exit code, 128 + signal, or -1 (killed here after the deadline).
+int wait_for_exit(pid_t pid, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Runs `args` as a job of two processes on this machine; the exit codes of ranks 0 and 1.
+std::pair<int, int> run_two_ranks(const std::vector<std::string>& args, const fs::path& dir) {
+  const int port = free_port();
+  const pid_t r0 = start_rank(args, 0, 2, port, dir / "rank0.log"), r1 = start_rank(args, 1, 2, port, dir / "rank1.log");
+  const int c1 = wait_for_exit(r1, 600);
+  return {wait_for_exit(r0, 60), c1};
+}
+
+/// The numbers of a CSV file without its last column (wall time).
+std::vector<std::vector<double>> csv_numbers(const fs::path& path) {
+  std::vector<std::vector<double>> rows;
+  for (const auto& line : csv_without_last_column(path)) {
+    if (line.empty() || !std::isdigit(static_cast<unsigned char>(line[0]))) continue;
+    std::vector<double> row;
+    std::stringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) row.push_back(std::stod(field));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+/// Whether two numbers agree to the tolerance of data-parallel training: |a - b| <= 1e-4 max(1, |a|).
+/// The per-process gradients are means over half the rows, averaged; the global mean of one process sums
+/// the rows in another order, so the two differ by float rounding (~1e-7 relative), which a few AdamW steps
+/// (whose first steps move each weight by about lr whatever its gradient's size) keep near that size.
+bool data_parallel_close(double a, double b) { return std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(a)); }
+
+TEST(Distributed, DataParallelTrainingAndEvaluationOnTwoProcessesGiveTheNumbersOfOneProcess) {
+  if (!distributed::kHasGloo) GTEST_SKIP() << "this build has no Gloo (Debian's LibTorch with libgloo-dev has it)";
+  Fixture f("distributed_data");
+  auto& davi_method = f.experiment["method"][0];
+  davi_method["training"] = {{"steps", 6}, {"log_every", 2}, {"checkpoint_every", 2}};
+  davi_method["ema"] = {{"update_after_step", 0}, {"update_every", 1}};  // the samples depend on every step
+  davi_method["curve"] = {{"every", 3}, {"images", 4}};
+  f.experiment["evaluation"]["images"] = 6;  // batches of 4 and 2: both split over 2 processes
+  auto one = f.experiment, two = f.experiment;
+  one["output"] = (f.dir / "one").string();
+  two["output"] = (f.dir / "two").string();
+  const auto one_file = f.write(one, "one.json"), two_file = f.write(two, "two.json");
+  const auto single = run_davi({one_file.string()});
+  ASSERT_EQ(single.code, 0) << single.text;
+  const auto [code0, code1] = run_two_ranks({"--distribute", "data", two_file.string()}, f.dir);
+  ASSERT_EQ(code0, 0) << read_text(f.dir / "rank0.log");
+  ASSERT_EQ(code1, 0) << read_text(f.dir / "rank1.log");
+
+  const auto plan = runner::plan_experiment(one, one_file.string());
+  for (const auto& run : plan.runs) {
+    const auto id = run.context.run_id;
+    const auto a = read_json(f.dir / "one" / id / "metrics.json"), b = read_json(f.dir / "two" / id / "metrics.json");
+    EXPECT_EQ(b["environment"]["processes"], 2);
+    for (const auto& [name, value] : a["metrics"].items())
+      EXPECT_PRED2(data_parallel_close, value.get<double>(), b["metrics"][name].get<double>()) << id << " " << name;
+  }
+  const auto davi_dir = plan.runs[0].context.run_id;
+  for (const char* file : {"train_log.csv", "curve.csv"}) {
+    const auto a = csv_numbers(f.dir / "one" / davi_dir / file), b = csv_numbers(f.dir / "two" / davi_dir / file);
+    ASSERT_EQ(a.size(), b.size()) << file;
+    ASSERT_GE(a.size(), 3u) << file;
+    const std::size_t first = std::string(file) == "curve.csv" ? 2 : 1;  // after the step (and training seconds)
+    for (std::size_t r = 0; r < a.size(); ++r) {
+      ASSERT_EQ(a[r].size(), b[r].size()) << file;
+      for (std::size_t c = first; c < a[r].size(); ++c)
+        EXPECT_PRED2(data_parallel_close, a[r][c], b[r][c]) << file << " row " << r << " column " << c;
+    }
+  }
+  // The step actually trained: the logged loss changes.
+  const auto log = csv_numbers(f.dir / "two" / davi_dir / "train_log.csv");
+  EXPECT_NE(log.front()[1], log.back()[1]);
+  // Rank 0 alone wrote the summary; rank 1 said nothing of its own runs.
+  EXPECT_TRUE(fs::exists(f.dir / "two" / "summary.md"));
+  EXPECT_EQ(read_text(f.dir / "rank1.log").find("summary:"), std::string::npos);
+}
+
+TEST(Distributed, ASweepShardedOverTwoProcessesWritesTheMetricsOfOneProcess) {
+  if (!distributed::kHasGloo) GTEST_SKIP() << "this build has no Gloo (Debian's LibTorch with libgloo-dev has it)";
+  Fixture f("distributed_sweep");
+  f.experiment["method"] = {"lift", "pinv", {{"name", "tikhonov"}, {"lambda", 0.01}},
+                            {{"name", "ddrm"}, {"steps", 4}}, {{"name", "ddnm"}, {"steps", 4}}};
+  auto one = f.experiment, two = f.experiment;
+  one["output"] = (f.dir / "one").string();
+  two["output"] = (f.dir / "two").string();
+  const auto one_file = f.write(one, "one.json"), two_file = f.write(two, "two.json");
+  const auto single = run_davi({one_file.string()});
+  ASSERT_EQ(single.code, 0) << single.text;
+  const auto [code0, code1] = run_two_ranks({two_file.string()}, f.dir);  // --distribute runs is the default
+  ASSERT_EQ(code0, 0) << read_text(f.dir / "rank0.log");
+  ASSERT_EQ(code1, 0) << read_text(f.dir / "rank1.log");
+  const auto plan = runner::plan_experiment(one, one_file.string());
+  ASSERT_EQ(plan.runs.size(), 5u);
+  for (const auto& run : plan.runs) {
+    const auto id = run.context.run_id;
+    EXPECT_EQ(reproducible_part(read_json(f.dir / "two" / id / "metrics.json")),
+              reproducible_part(read_json(f.dir / "one" / id / "metrics.json")))
+        << id;
+  }
+  // Each process ran its share (round robin: 3 and 2 runs), and the summary tables all five.
+  const auto log0 = read_text(f.dir / "rank0.log"), log1 = read_text(f.dir / "rank1.log");
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(log0, "rank 0: ["), 3u) << log0;
+  EXPECT_EQ(count(log1, "rank 1: ["), 2u) << log1;
+  EXPECT_NE(log0.find("(5 of 5 runs finished)"), std::string::npos) << log0;
+}
+
+TEST(Distributed, AKilledRankStopsTheJobWithOneLineAndARerunResumesToTheSameNumbers) {
+  if (!distributed::kHasGloo) GTEST_SKIP() << "this build has no Gloo (Debian's LibTorch with libgloo-dev has it)";
+  Fixture f("distributed_kill");
+  f.experiment["method"] = json::array({f.experiment["method"][0]});  // DAVI alone
+  f.experiment["method"][0]["training"]["steps"] = 20;
+  auto one = f.experiment, two = f.experiment;
+  one["output"] = (f.dir / "one").string();
+  two["output"] = (f.dir / "two").string();
+  const auto one_file = f.write(one, "one.json"), two_file = f.write(two, "two.json");
+  const auto single = run_davi({one_file.string()});
+  ASSERT_EQ(single.code, 0) << single.text;
+  const auto id = runner::plan_experiment(one, one_file.string()).runs[0].context.run_id;
+
+  const std::vector<std::string> args{"--distribute", "data", two_file.string()};
+  const int port = free_port();
+  const pid_t r0 = start_rank(args, 0, 2, port, f.dir / "rank0.log"), r1 = start_rank(args, 1, 2, port, f.dir / "rank1.log");
+  const auto state = f.dir / "two" / id / "train_state.pt";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(state) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(r1, SIGKILL);
+  EXPECT_EQ(wait_for_exit(r1, 10), 128 + SIGKILL);
+  const int code0 = wait_for_exit(r0, 60);
+  const auto log0 = read_text(f.dir / "rank0.log");
+  ASSERT_NE(code0, 0) << "rank 0 finished before rank 1 was killed: " << log0;
+  ASSERT_NE(code0, -1) << "rank 0 did not stop within a minute of losing rank 1: " << log0;
+  EXPECT_NE(log0.find("lost contact with another process"), std::string::npos) << log0;
+  EXPECT_FALSE(fs::exists(state.parent_path() / "metrics.json"));
+
+  const auto [again0, again1] = run_two_ranks(args, f.dir);
+  ASSERT_EQ(again0, 0) << read_text(f.dir / "rank0.log");
+  ASSERT_EQ(again1, 0) << read_text(f.dir / "rank1.log");
+  EXPECT_NE(read_text(f.dir / "rank0.log").find("resumed"), std::string::npos);
+  const auto a = read_json(f.dir / "one" / id / "metrics.json"), b = read_json(state.parent_path() / "metrics.json");
+  for (const auto& [name, value] : a["metrics"].items())
+    EXPECT_PRED2(data_parallel_close, value.get<double>(), b["metrics"][name].get<double>()) << name;
+  const auto log_a = csv_numbers(f.dir / "one" / id / "train_log.csv"), log_b = csv_numbers(state.parent_path() / "train_log.csv");
+  ASSERT_EQ(log_a.size(), log_b.size());
+  for (std::size_t r = 0; r < log_a.size(); ++r)
+    for (std::size_t c = 1; c < log_a[r].size(); ++c)
+      EXPECT_PRED2(data_parallel_close, log_a[r][c], log_b[r][c]) << "row " << r << " column " << c;
+}
+
+TEST(Distributed, UnevenBatchesAreRefusedBeforeAnyWorkAndGlooLessBuildsSaySo) {
+  Fixture f("distributed_errors");
+  f.experiment["evaluation"]["images"] = 7;  // the last batch holds 3 images
+  const auto file = f.write(f.experiment);
+  const auto plan = runner::plan_experiment(f.experiment, file.string());
+  EXPECT_DAVI_ERROR(runner::check_data_parallel(plan, 2), "evaluation.images (its last batch): 3 images do not split evenly over WORLD_SIZE 2");
+  EXPECT_DAVI_ERROR(runner::check_data_parallel(plan, 3), "method.batch_size: 4 images do not split evenly over WORLD_SIZE 3");
+  runner::check_data_parallel(plan, 1);
+  // The command line refuses it too, before writing anything (exit 2, one line).
+  const int port = free_port();
+  const pid_t r0 = start_rank({"--distribute", "data", file.string()}, 0, 2, port, f.dir / "rank0.log");
+  EXPECT_EQ(wait_for_exit(r0, 60), 2);
+  EXPECT_NE(read_text(f.dir / "rank0.log").find("do not split evenly"), std::string::npos) << read_text(f.dir / "rank0.log");
+  EXPECT_FALSE(fs::exists(f.dir / "out"));
+  if (!distributed::kHasGloo)
+    EXPECT_DAVI_ERROR(distributed::connect({.rank = 0, .size = 2}, c10::kCPU), "has no Gloo");
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "davi/core/interrupt.hpp"
+#include "davi/core/threads.hpp"
+#include "davi/distributed/c10d_group.hpp"
 #include "davi/runner/migrate.hpp"
 #include "davi/runner/seed_summary.hpp"
 #include "davi/runner/summary.hpp"
@@ -77,21 +79,77 @@ void write_summary_and_figure(const Plan& plan) {
   make_figure(plan);
 }
 
-int execute(const Plan& plan) {
-  std::size_t done = 0;
-  for (const auto& run : plan.runs) {
-    ++done;
-    const auto status = run.status();
-    std::cout << "[" << done << "/" << plan.runs.size() << "] " << run.kind << " " << run.context.run_id;
-    for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << value_label(value);
-    std::cout << " -> " << run.context.dir.string() << (status == "finished" ? " (finished, skipped)\n" : "\n")
-              << std::flush;
-    if (status == "finished") continue;
-    begin_run(run.context);
-    run.execute(run.context);
+/// "[k/n] kind id key=value ... -> dir" and the run's status, the line each run starts with.
+static void print_run_line(const PlannedRun& run, std::size_t index, std::size_t count, const std::string& status,
+                           const std::string& prefix) {
+  std::cout << prefix << "[" << index << "/" << count << "] " << run.kind << " " << run.context.run_id;
+  for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << value_label(value);
+  std::cout << " -> " << run.context.dir.string() << (status == "finished" ? " (finished, skipped)\n" : "\n")
+            << std::flush;
+}
+
+int execute(const Plan& plan) { return execute(plan, distributed::solo(), Distribute::runs); }
+
+int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, Distribute mode) {
+  const int rank = world->rank(), size = world->size();
+  const std::string prefix = world->alone() ? "" : "rank " + std::to_string(rank) + ": ";
+  // Every process plans the same work from the same statuses, read once before any of it starts.
+  std::vector<std::string> statuses;
+  for (const auto& run : plan.runs) statuses.push_back(run.status());
+  std::size_t unfinished = 0;  // round-robin counter over the unfinished runs of the current stage
+  for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+    const auto& run = plan.runs[i];
+    if (i > 0 && run.kind != plan.runs[i - 1].kind) {  // a new stage: wait for the last one's artifacts
+      world->wait_for_all("stage-" + std::to_string(i));
+      unfinished = 0;
+    }
+    if (statuses[i] == "finished") {
+      if (world->rank() == 0) print_run_line(run, i + 1, plan.runs.size(), statuses[i], prefix);
+      continue;
+    }
+    RunContext context = run.context;
+    if (mode == Distribute::runs) {
+      if (static_cast<int>(unfinished++ % static_cast<std::size_t>(size)) != rank) continue;
+    } else if (run.data_parallel) {
+      context.group = world;
+    } else if (rank != 0) {  // a kind that runs on one process: rank 0's, the others wait for it
+      world->wait_for_all("run-" + std::to_string(i));
+      continue;
+    }
+    if (context.writes()) print_run_line(run, i + 1, plan.runs.size(), statuses[i], prefix);
+    begin_run(context);
+    run.execute(context);
+    if (mode == Distribute::data && !run.data_parallel) world->wait_for_all("run-" + std::to_string(i));
   }
-  write_summary_and_figure(plan);
+  world->wait_for_all("summary");
+  if (rank == 0) write_summary_and_figure(plan);
+  world->wait_for_all("end");  // nobody closes its connections while rank 0 still writes
   return 0;
+}
+
+void check_data_parallel(const Plan& plan, int processes) {
+  if (processes == 1) return;
+  const auto check = [&](const PlannedRun& run, const char* key, std::int64_t rows) {
+    DAVI_CHECK(rows % processes == 0, "run ", run.context.run_id, ": ", key, ": ", rows, " images do not split ",
+               "evenly over WORLD_SIZE ", processes, " processes (davi_run --distribute data); use a multiple of ",
+               processes);
+  };
+  for (const auto& run : plan.runs) {
+    if (!run.data_parallel) continue;
+    const auto& c = run.context.resolved;
+    const auto number = [&](const nlohmann::json::json_pointer& at) -> std::int64_t {
+      return c.contains(at) && c.at(at).is_number_integer() ? c.at(at).get<std::int64_t>() : 0;
+    };
+    using P = nlohmann::json::json_pointer;
+    for (const auto& [key, pointer] : {std::pair{"method.batch_size", P("/method/batch_size")},
+                                       std::pair{"training.batch_size", P("/training/batch_size")}})
+      if (const auto rows = number(pointer); rows > 0) check(run, key, rows);
+    if (const auto batch = number(P("/evaluation/batch_size")), images = number(P("/evaluation/images"));
+        batch > 0 && images > 0) {
+      check(run, "evaluation.batch_size", std::min(batch, images));
+      if (images % batch != 0) check(run, "evaluation.images (its last batch)", images % batch);
+    }
+  }
 }
 
 /// One line saying what "device": "auto" chose here, when any run of the plan asked for it.
@@ -106,35 +164,48 @@ static void print_auto_device(const Plan& plan) {
 }
 
 int main(int argc, char** argv) {
-  const std::string usage = "usage: davi_run [--validate | --summary | --migrate-ids] FILE.json | --list";
-  if (argc == 2 && std::string(argv[1]) == "--list") {
+  const std::string usage =
+      "usage: davi_run [--validate | --summary | --migrate-ids | --distribute runs|data] FILE.json | --list";
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 1 && args[0] == "--list") {
     print_list(std::cout);
     return 0;
   }
-  const bool validate_only = argc == 3 && std::string(argv[1]) == "--validate";
-  const bool summary_only = argc == 3 && std::string(argv[1]) == "--summary";
-  const bool migrate = argc == 3 && std::string(argv[1]) == "--migrate-ids";
-  if (argc != 2 && !validate_only && !summary_only && !migrate) {
+  std::string flag = args.size() >= 2 ? args[0] : "";
+  Distribute mode = Distribute::runs;
+  if (flag == "--distribute" && args.size() == 3 && (args[1] == "runs" || args[1] == "data")) {
+    mode = args[1] == "runs" ? Distribute::runs : Distribute::data;
+    args.erase(args.begin(), args.begin() + 2);
+    flag.clear();
+  }
+  const bool validate_only = flag == "--validate", summary_only = flag == "--summary", migrate = flag == "--migrate-ids";
+  if (!(args.size() == 1 || (args.size() == 2 && (validate_only || summary_only || migrate)))) {
     std::cerr << usage << "\n";
     return 2;
   }
   // A file-size limit (ulimit -f) must fail the write, which is reported and cleaned up, not kill the process.
   ::signal(SIGXFSZ, SIG_IGN);
-  const std::string path = argv[argc - 1];
+  const std::string path = args.back();
   // Every message is one line: the file's name and the error, control characters escaped, cut if huge.
+  std::string rank_prefix;
   const auto report = [&](const std::exception& e, int code) {
-    std::cerr << echo(path, 200) << ": " << echo(e.what(), 2000) << "\n";
+    std::cerr << rank_prefix << echo(path, 200) << ": " << echo(e.what(), 2000) << "\n";
     return code;
   };
   Plan plan;
+  distributed::World world;
   try {
+    world = distributed::world_from_environment();
+    if (!world.alone()) rank_prefix = "rank " + std::to_string(world.rank) + ": ";
+    thread_sharers() = world.local_size;  // threads = 0: this machine's threads, divided among its ranks
     plan = plan_experiment(read_json_file(path), path, /*check_outputs=*/!migrate);
+    if (mode == Distribute::data) check_data_parallel(plan, world.size);
   } catch (const Error& e) {
     return report(e, 2);
   } catch (const std::exception& e) {  // anything else a check missed (LibTorch, the JSON library): still one line
     return report(std::runtime_error(first_line(e.what())), 2);
   }
-  print_auto_device(plan);
+  if (world.leader()) print_auto_device(plan);
   if (validate_only) {
     std::cout << path << ": valid, " << plan.runs.size() << " run" << (plan.runs.size() == 1 ? "" : "s") << "\n";
     for (const auto& run : plan.runs) {
@@ -144,25 +215,37 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  std::shared_ptr<distributed::Group> group;
+  // The process's last words to the others: why it stopped (if it failed), then its exit code is settled
+  // (closing connections after that is no news) and it leaves the job in order.
+  const auto leave = [&](int code, const std::string& failure = "") {
+    if (!group) return code;
+    if (!failure.empty()) group->fail(failure);
+    distributed::settled_exit_code() = code;
+    if (failure.empty()) group->leave();  // after a failure the others may be gone: nobody to wait for
+    return code;
+  };
   try {
-    if (migrate) {
+    if (migrate || summary_only) {
+      DAVI_CHECK(world.alone(), "--migrate-ids and --summary run as one process (WORLD_SIZE is ", world.size, ")");
+      if (summary_only) {
+        write_summary_and_figure(plan);
+        return 0;
+      }
       const auto count = migrate_legacy_ids(plan, std::cout);
       std::cout << path << ": " << count.migrated << " run" << (count.migrated == 1 ? "" : "s")
                 << " moved to new ids, " << count.skipped << " left alone\n";
       if (count.migrated > 0) write_summary_and_figure(plan);
       return count.skipped > 0 ? 1 : 0;
     }
-    if (summary_only) {
-      write_summary_and_figure(plan);
-      return 0;
-    }
-    return execute(plan);
+    group = distributed::connect(world, c10::kCPU);
+    return leave(execute(plan, group, mode));
   } catch (const Interrupted& e) {  // SIGINT or SIGTERM during training: its state was saved first
-    return report(e, 128 + e.signal);
+    return leave(report(e, 128 + e.signal), e.what());
   } catch (const Error& e) {
-    return report(e, 1);  // failed during the work; finished runs and checkpoints are kept
+    return leave(report(e, 1), e.what());  // failed during the work; finished runs and checkpoints are kept
   } catch (const std::exception& e) {
-    return report(std::runtime_error(first_line(e.what())), 1);
+    return leave(report(std::runtime_error(first_line(e.what())), 1), first_line(e.what()));
   }
 }
 

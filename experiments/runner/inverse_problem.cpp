@@ -39,15 +39,20 @@ void save_grid(const std::filesystem::path& path, const MeasurementModel& op, co
 }
 
 /// Solves every measurement, accumulates the metrics, writes samples.png; returns the report.
+/// Data-parallel (`group` of several processes), each process solves its rows of every batch with the
+/// batch's random numbers (a sharded stream), and rank 0 gathers the samples, measures and writes; the
+/// others return an empty report. The numbers are those of one process, up to floating-point rounding.
 nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Tensor& x0_all, const at::Tensor& y_all,
                         const EvaluationOptions& ev, std::uint64_t seed, const c10::Device& device,
-                        const std::filesystem::path& dir) {
+                        const std::filesystem::path& dir, distributed::Group& group) {
+  const bool leader = group.rank() == 0;
   auto metrics = ev.metrics.make();
   networks::FeatureClassifier classifier{nullptr};
   if (InverseProblem::uses_classifier(ev)) classifier = networks::load_feature_classifier(ev.classifier, device);
   std::map<std::string, std::vector<at::Tensor>> per_image;  // reported name -> per-batch tensors of values
   at::Tensor grid_samples, grid_y;
   Rng rng(seed + 2000, device);
+  rng.shard(group.rank(), group.size());
   double seconds = 0;
   Cost cost;
   std::int64_t non_finite = 0;  // samples with a NaN or infinite pixel: the method diverged on them
@@ -55,10 +60,13 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
   for (std::int64_t i = 0; i < n; i += ev.batch_size) {
     const auto x0 = x0_all.slice(0, i, std::min(n, i + ev.batch_size)).to(device);
     const auto y = y_all.slice(0, i, std::min(n, i + ev.batch_size)).to(device);
+    const auto rows = distributed::local_batch(group, y.size(0), "evaluation.batch_size");
     Timer timer;
-    const at::Tensor x_hat = method.solve(y, ev.samples, rng, cost);  // B x S x C x H x W
-    (void)x_hat.sum().item<double>();  // waits for the device, so the timer measures the work
+    const at::Tensor mine = method.solve(y.narrow(0, group.rank() * rows, rows), ev.samples, rng, cost);
+    (void)mine.sum().item<double>();  // waits for the device, so the timer measures the work
     seconds += timer.seconds();
+    const at::Tensor x_hat = group.gather(mine);  // B x S x C x H x W
+    if (!leader) continue;
     DAVI_CHECK(x_hat.dim() == 5 && x_hat.size(0) == x0.size(0) && x_hat.size(1) == samples &&
                    x_hat.sizes().slice(2) == x0.sizes().slice(1),
                "method returned samples of shape ", shape_string(x_hat.sizes()), " for images of shape ",
@@ -87,6 +95,7 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
       grid_y = y.narrow(0, 0, grid_samples.size(0)).cpu();
     }
   }
+  if (!leader) return nlohmann::json::object();
   save_grid(dir / "samples.png", op, grid_y, grid_samples, x0_all, ev.grid_samples);
 
   nlohmann::json values = nlohmann::json::object();
@@ -209,7 +218,8 @@ void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, con
   const auto noise = operators::GaussianNoise(e.task.noise);
   const auto training = method.prepare(ctx);
   const auto report = evaluate(method, model, x0_all, y_all, ev, static_cast<std::uint64_t>(e.run.seed),
-                               place.device, ctx.dir);
+                               place.device, ctx.dir, *ctx.group);
+  if (!ctx.writes()) return;
   nlohmann::json metrics = {
       {"kind", InverseProblem::name},
       {"method", e.method.to_json()},

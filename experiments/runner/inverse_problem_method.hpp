@@ -24,7 +24,7 @@ void InverseProblem::validate_method(const Config& e, const typename M::Options&
 template <class M>
 void InverseProblem::run_method(const Config& e, const typename M::Options& options, const RunContext& ctx,
                                 const RunPlace& place) {
-  const auto env = method_env(e, place.device, make_dataset(e.data.dataset));
+  const auto env = method_env(e, place.device, make_dataset(e.data.dataset), ctx.group);
   std::visit(
       [&](auto op) {
         // Measurements first, from their own stream: identical for every method of the experiment.

@@ -43,6 +43,7 @@ Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, b
       run.assignment = point.assignment;
       run.device_as_written = device_as_written;
       run.own_folder = K::kRunFolders;
+      run.data_parallel = K::kDataParallel;
       run.context.resolved = options_to_json(config);
       run.context.run_id = run_id_of(run.context.resolved);
       run.context.experiment = plan.experiment;

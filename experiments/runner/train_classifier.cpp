@@ -8,6 +8,7 @@
 #include "davi/core/core.hpp"
 #include "davi/core/foreach_adamw.hpp"
 #include "davi/data/data.hpp"
+#include "davi/distributed/data_parallel.hpp"
 #include "davi/networks/parameter_count.hpp"
 
 namespace davi::runner {
@@ -35,15 +36,20 @@ class ClassifierTrainer {
   std::int64_t step() const { return step_; }
   c10::Device device() const { return rng_.device(); }
   networks::FeatureClassifier& net() { return net_; }
+  /// Trains data-parallel in `group` (davi/distributed/data_parallel.hpp).
+  void distribute(std::shared_ptr<distributed::Group> group) { parallel_.join(std::move(group), {&rng_}); }
+  distributed::Group& group() const { return parallel_.group(); }
 
   LossRow train_step(Rng& batches) {
     net_->train();
-    const auto idx = batches.randint(0, images_.size(0), {options_.batch_size}).to(images_.device());
+    const auto rows = parallel_.local_batch(options_.batch_size, "training.batch_size");
+    const auto idx = batches.randint(0, images_.size(0), {rows}).to(images_.device());
     const auto logits = net_->forward(images_.index_select(0, idx), &rng_);
     const auto labels = labels_.index_select(0, idx);
     const auto loss = torch::nn::functional::cross_entropy(logits, labels);
     optimizer_.zero_grad();
     loss.backward();
+    parallel_.average_gradients(net_->parameters());
     optimizer_.step();
     ++step_;
     const auto accuracy = (logits.argmax(1) == labels).to(at::kDouble).mean();
@@ -59,6 +65,7 @@ class ClassifierTrainer {
   ForeachAdamW optimizer_;
   at::Tensor images_, labels_;
   Rng rng_;  // dropout masks
+  distributed::DataParallel parallel_;
   std::int64_t step_ = 0;
 };
 
@@ -101,7 +108,9 @@ void TrainClassifier::run(const Config& e, const RunContext& ctx) {
     return std::visit([&](const auto& d) { return d.load(split, 0); }, dataset);
   };
   ClassifierTrainer trainer(e.network, e.training, load("train"), seed, device);
+  trainer.distribute(ctx.group);
   const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_classifier", ctx.run_id);
+  if (!ctx.writes()) return;  // data-parallel: rank 0 alone evaluates and writes
   networks::save_feature_classifier(trainer.net(), ctx.dir / "classifier.pt");
   const auto test = load("test");
   const double accuracy = classifier_accuracy(trainer.net(), test.images.to(device), test.labels.to(device));

@@ -40,9 +40,11 @@ void TrainPrior::run(const Config& e, const RunContext& ctx) {
       dataset);
 
   prior::PriorTrainer trainer(e.network, schedule, prior_config, e.training, train.images, seed, device);
-  std::cerr << "train_prior: " << networks::parameter_count(*trainer.ema_prior().net()) << " parameters, "
+  trainer.distribute(ctx.group);
+  if (ctx.writes()) std::cerr << "train_prior: " << networks::parameter_count(*trainer.ema_prior().net()) << " parameters, "
             << threads << " threads, device " << device.str() << "\n";
   const auto record = train_resumably(trainer, e.training.loop, ctx.dir, seed + 1, "train_prior", ctx.run_id);
+  if (!ctx.writes()) return;  // data-parallel: rank 0 alone evaluates and writes
 
   auto p = trainer.ema_prior();
   p.net()->eval();

@@ -8,6 +8,7 @@
 #include "davi/core/progress.hpp"
 #include "davi/core/training_loop.hpp"
 #include "davi/data/data.hpp"
+#include "davi/distributed/distributed.hpp"
 #include "davi/metrics/metrics.hpp"
 #include "davi/networks/feature_classifier.hpp"
 #include "davi/networks/patch_discriminator.hpp"

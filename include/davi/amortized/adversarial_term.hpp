@@ -11,6 +11,7 @@
 #include "davi/core/archive.hpp"
 #include "davi/core/foreach_adamw.hpp"
 #include "davi/core/rng.hpp"
+#include "davi/distributed/data_parallel.hpp"
 #include "davi/networks/patch_discriminator.hpp"
 
 namespace davi::amortized {
@@ -39,7 +40,14 @@ class AdversarialTerm {
     const auto real = discriminator_->forward(x0).logits, fake = discriminator_->forward(samples).logits;
     const auto loss = 0.5 * (at::relu(1 - real).mean() + at::relu(1 + fake).mean());
     loss.backward();
+    parallel_.average_gradients(discriminator_->parameters());
     optimizer_->step();
+    // BatchNorm normalises with each process's rows (as PyTorch's DDP without SyncBatchNorm); its running
+    // statistics are averaged so that every process keeps the same discriminator.
+    std::vector<at::Tensor> statistics;
+    for (const auto& b : discriminator_->buffers())
+      if (b.is_floating_point()) statistics.push_back(b);  // not the step counters, equal everywhere
+    distributed::average_(parallel_.group(), statistics);
     return loss.detach();
   }
 
@@ -56,10 +64,15 @@ class AdversarialTerm {
     at::Tensor adversarial = -fake.logits.mean();
     for (std::size_t l = 0; l < fake.features.size(); ++l)
       adversarial = adversarial + (fake.features[l] - real.features[l]).abs().mean();
-    const auto grad_gt = torch::autograd::grad({regression}, {last_layer}, {}, true)[0].norm();
-    const auto grad_adv = torch::autograd::grad({adversarial}, {last_layer}, {}, true)[0].norm();
-    return {adversarial, adaptive_adversarial_weight(grad_gt, grad_adv)};
+    auto grad_gt = torch::autograd::grad({regression}, {last_layer}, {}, true)[0];
+    auto grad_adv = torch::autograd::grad({adversarial}, {last_layer}, {}, true)[0];
+    distributed::average_(parallel_.group(), {grad_gt, grad_adv});  // the global batch's gradients, one collective
+    return {adversarial, adaptive_adversarial_weight(grad_gt.norm(), grad_adv.norm())};
   }
+
+  /// Trains data-parallel in `group`: gradients, BatchNorm statistics and the adaptive weight's gradient
+  /// norms are averaged over the processes.
+  void distribute(std::shared_ptr<distributed::Group> group) { parallel_.join(std::move(group), {}); }
 
   void save(torch::serialize::OutputArchive& archive) {
     write_part(archive, "discriminator", *discriminator_);
@@ -74,6 +87,7 @@ class AdversarialTerm {
  private:
   networks::PatchDiscriminator discriminator_;
   std::unique_ptr<ForeachAdamW> optimizer_;
+  distributed::DataParallel parallel_;
 };
 
 }  // namespace davi::amortized

@@ -36,6 +36,7 @@
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/foreach_adamw.hpp"
 #include "davi/core/rng.hpp"
+#include "davi/distributed/data_parallel.hpp"
 #include "davi/networks/patch_discriminator.hpp"
 #include "davi/networks/unet.hpp"
 #include "davi/operators/noise.hpp"
@@ -126,6 +127,7 @@ class Davi {
                                       schedule_, samples, rng_, divergence_.t_max());
     psi_optimizer_.zero_grad();
     score_loss.backward();
+    parallel_.average_gradients(fake_score_->parameters());
     {
       RECORD_USER_SCOPE("davi::optimizer");  // profiler labels (benchmarks/davi_profile.cpp)
       psi_optimizer_.step();
@@ -156,6 +158,7 @@ class Davi {
     }
     phi_optimizer_.zero_grad();
     total.backward();
+    parallel_.average_gradients(generator_->parameters());
     {
       RECORD_USER_SCOPE("davi::optimizer");
       phi_optimizer_.step();
@@ -174,6 +177,14 @@ class Davi {
     losses.total = total.detach();
     return losses;
   }
+
+  /// Trains data-parallel in `group` (distributed/data_parallel.hpp): its random streams are sharded by rank
+  /// and every optimiser averages its gradients over the processes. Call before the first step.
+  void distribute(std::shared_ptr<distributed::Group> group) {
+    parallel_.join(group, {&rng_});
+    if (adversarial_) adversarial_->distribute(std::move(group));
+  }
+  distributed::Group& group() const { return parallel_.group(); }
 
   /// n posterior samples per measurement, one generator evaluation each: N x n x C x H x W. The EMA
   /// generator samples (what DAVI reports); the online one is there for learning curves.
@@ -278,6 +289,7 @@ class Davi {
   Ema ema_;
   std::optional<AdversarialTerm> adversarial_;
   Rng rng_;
+  distributed::DataParallel parallel_;
   std::int64_t step_ = 0;
 };
 

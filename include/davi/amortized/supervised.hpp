@@ -17,6 +17,7 @@
 #include "davi/core/rng.hpp"
 #include "davi/core/training_loop.hpp"
 #include "davi/networks/unet.hpp"
+#include "davi/distributed/data_parallel.hpp"
 #include "davi/operators/noise.hpp"
 
 namespace davi::amortized {
@@ -57,6 +58,7 @@ class Supervised {
     const at::Tensor loss = (estimate_with_grad(measure(x0, rng_)) - x0).square().mean();
     optimizer_.zero_grad();
     loss.backward();
+    parallel_.average_gradients(net_->parameters());
     optimizer_.step();
     ++step_;
     return loss.detach();
@@ -68,6 +70,10 @@ class Supervised {
     net_->eval();
     return estimate_with_grad(y);
   }
+
+  /// Trains data-parallel in `group` (distributed/data_parallel.hpp). Call before the first step.
+  void distribute(std::shared_ptr<distributed::Group> group) { parallel_.join(std::move(group), {&rng_}); }
+  distributed::Group& group() const { return parallel_.group(); }
 
   void save(torch::serialize::OutputArchive& archive) { save_network_state(archive, *net_, optimizer_, step_, rng_); }
   void load(torch::serialize::InputArchive& archive) { step_ = load_network_state(archive, *net_, optimizer_, rng_); }
@@ -88,6 +94,7 @@ class Supervised {
   Net net_;
   ForeachAdamW optimizer_;
   Rng rng_;
+  distributed::DataParallel parallel_;
   std::int64_t step_ = 0;
 };
 

@@ -15,8 +15,10 @@ class Progress {
       : label_(std::move(label)), total_(total), start_(start), line_every_(line_every_seconds),
         tty_(::isatty(STDERR_FILENO) != 0) {}
 
-  /// Reports `done` of `total`; `note` is appended (for example the current loss).
+  /// Reports `done` of `total`; `note` is appended (for example the current loss). An empty label is silent
+  /// (the data-parallel processes other than rank 0).
   void update(long done, const std::string& note = "") {
+    if (label_.empty()) return;
     const double elapsed = timer_.seconds();
     const bool last = done >= total_;
     if (!last && elapsed - last_print_ < (tty_ ? 0.2 : line_every_)) return;

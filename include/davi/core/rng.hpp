@@ -34,18 +34,31 @@ class Rng {
   at::Generator& generator() { return gen_; }
   c10::Device generator_device() const { return draw_on_; }
 
+  /// Makes the stream draw part `part` of `parts` of a batch split by rows among data-parallel processes:
+  /// each draw is made with `parts` times its first dimension and this part's rows are returned, so `parts`
+  /// processes holding one part each draw exactly the numbers of one process drawing the whole batch. Every
+  /// draw of a sharded stream is then per row (first dimension = the rows this process holds).
+  void shard(int part, int parts) {
+    DAVI_CHECK(parts >= 1 && part >= 0 && part < parts, "Rng::shard: part ", part, " of ", parts);
+    part_ = part, parts_ = parts;
+  }
+  int parts() const { return parts_; }
+
   at::Tensor randn(at::IntArrayRef shape, at::ScalarType dtype = at::kFloat) {
-    return here(at::randn(shape, gen_, opts(dtype)));
+    return rows(shape, [&](at::IntArrayRef all) { return at::randn(all, gen_, opts(dtype)); });
   }
   /// Uniform on [0, 1).
   at::Tensor rand(at::IntArrayRef shape, at::ScalarType dtype = at::kFloat) {
-    return here(at::rand(shape, gen_, opts(dtype)));
+    return rows(shape, [&](at::IntArrayRef all) { return at::rand(all, gen_, opts(dtype)); });
   }
   /// Integers uniform on {low, ..., high - 1}.
   at::Tensor randint(std::int64_t low, std::int64_t high, at::IntArrayRef shape) {
-    return here(at::randint(low, high, shape, gen_, opts(at::kLong)));
+    return rows(shape, [&](at::IntArrayRef all) { return at::randint(low, high, all, gen_, opts(at::kLong)); });
   }
-  at::Tensor randperm(std::int64_t n) { return here(at::randperm(n, gen_, opts(at::kLong))); }
+  at::Tensor randperm(std::int64_t n) {
+    DAVI_CHECK(parts_ == 1, "Rng::randperm: a permutation is not a per-row draw; not available on a sharded stream");
+    return here(at::randperm(n, gen_, opts(at::kLong)));
+  }
 
   /// Generator state as a CPU byte tensor, for checkpoints.
   at::Tensor state() const { return gen_.get_state(); }
@@ -75,9 +88,19 @@ class Rng {
  private:
   at::TensorOptions opts(at::ScalarType dtype) const { return at::TensorOptions().dtype(dtype).device(draw_on_); }
   at::Tensor here(at::Tensor t) const { return draw_on_ == device_ ? t : t.to(device_); }
+  /// draw(shape), or this part's rows of draw(shape with parts_ times the rows) on a sharded stream.
+  template <class Draw>
+  at::Tensor rows(at::IntArrayRef shape, Draw&& draw) {
+    if (parts_ == 1) return here(draw(shape));
+    DAVI_CHECK(!shape.empty(), "Rng: a sharded stream draws per row; got a 0-dimensional draw");
+    auto all = shape.vec();
+    all[0] *= parts_;
+    return here(draw(all).narrow(0, part_ * shape[0], shape[0]).contiguous());
+  }
   c10::Device device_;
   c10::Device draw_on_;
   at::Generator gen_;
+  int part_ = 0, parts_ = 1;
 };
 
 /// Runs make() with LibTorch's global CPU generator seeded to `seed`, then restores the generator.

@@ -24,6 +24,7 @@
 #include "davi/core/progress.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/core/timer.hpp"
+#include "davi/distributed/group.hpp"
 
 namespace davi {
 
@@ -64,6 +65,15 @@ concept ResumableTrainer = requires(T& t, Rng& batches, torch::serialize::Output
   t.save(out);
   t.load(in);
 };
+
+/// The process group a trainer trains with (data-parallel trainers expose theirs as `group()`), or Solo.
+template <class T>
+distributed::Group& training_group(T& trainer) {
+  if constexpr (requires { { trainer.group() } -> std::convertible_to<distributed::Group&>; })
+    return trainer.group();
+  else
+    return *distributed::solo();
+}
 
 /// A network, its optimiser, the step count and the trainer's random stream, under the keys net,
 /// optimizer, step and rng (what most trainers' save/load hold, beside their own extras).
@@ -111,13 +121,20 @@ struct TrainingRecord {
 /// - SIGINT or SIGTERM (InterruptScope) write a checkpoint at the current step and stop with Interrupted.
 /// - With a curve, curve.csv (step, training seconds, the measured values, seconds the measuring took) is
 ///   kept like train_log.csv: in the checkpoint, written with it and on resume.
+/// - Data-parallel (the trainer's group() has several processes): the batch stream is sharded by rank; the
+///   log's means are over every process's rows; all processes stop at the same step when any is signalled;
+///   rank 0 alone measures the curve and writes the files, after a barrier. Every rank resumes from the
+///   same checkpoint (a shared folder across machines).
 template <ResumableTrainer T>
 TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const std::filesystem::path& dir,
                                std::uint64_t batch_seed, const std::string& label, const std::string& tag = "",
                                const CurveHook& curve = {}) {
   const auto state_path = dir / "train_state.pt";
   const auto curve_path = dir / "curve.csv";
+  distributed::Group& group = training_group(trainer);
+  const bool leader = group.rank() == 0;
   Rng batches(batch_seed, c10::kCPU);
+  batches.shard(group.rank(), group.size());
   TrainingRecord record;
   std::string log, curve_text;
   LossRow sums;  // double accumulators of the next log row, on the trainer's device
@@ -149,12 +166,17 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
       sums.emplace_back(name, saved_sums[i].to(trainer.device()).clone());
     record.resumed = true;
     last_checkpoint = trainer.step();
-    write_text_atomically(dir / "train_log.csv", log);
-    if (curve.every > 0) write_text_atomically(curve_path, curve_text);
-    std::fprintf(stderr, "%s: resumed %s at step %lld\n", label.c_str(), state_path.string().c_str(),
+    if (leader) {
+      write_text_atomically(dir / "train_log.csv", log);
+      if (curve.every > 0) write_text_atomically(curve_path, curve_text);
+    }
+    if (leader) std::fprintf(stderr, "%s: resumed %s at step %lld\n", label.c_str(), state_path.string().c_str(),
                  static_cast<long long>(trainer.step()));
   }
   const auto checkpoint = [&] {
+    group.barrier();
+    last_checkpoint = trainer.step();
+    if (!leader) return;
     torch::serialize::OutputArchive archive, trainer_archive;
     trainer.save(trainer_archive);
     archive.write("trainer", trainer_archive);
@@ -171,7 +193,6 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
     write_sealed(archive, state_path, tag);
     write_text_atomically(dir / "train_log.csv", log);
     if (curve.every > 0) write_text_atomically(curve_path, curve_text);
-    last_checkpoint = trainer.step();
   };
   const auto measure_curve = [&] {
     Timer timer;
@@ -187,13 +208,15 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
     line << ',' << timer.seconds() << '\n';
     curve_text += line.str();
   };
-  if (curve.every > 0 && trainer.step() == 0 && curve_text.empty()) measure_curve();  // the starting point
+  const bool curve_here = curve.every > 0 && leader;
+  if (curve_here && trainer.step() == 0 && curve_text.empty()) measure_curve();  // the starting point
 
   const InterruptScope interrupts;
-  Progress progress(label, o.steps, trainer.step());
+  Progress progress(leader ? label : "", o.steps, trainer.step());
   std::string note;  // the first column's last logged mean, shown by the progress display
   while (trainer.step() < o.steps) {
-    if (const int signal = InterruptScope::pending()) {
+    const int pending = InterruptScope::pending();
+    if (const int signal = distributed::any(group, pending != 0) ? (pending != 0 ? pending : SIGTERM) : 0) {
       checkpoint();
       throw Interrupted(signal, detail::concat(label, ": ", signal_name(signal), " at step ", trainer.step(),
                                                "; the state is saved in ", state_path.string(), "; rerun to resume"));
@@ -208,8 +231,15 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
     const std::int64_t step = trainer.step();
     const bool log_row = step % o.log_every == 0 || step == o.steps;
     std::vector<double> means;
-    if (log_row) {  // the only place the loop waits for the device
-      for (const auto& [name, sum] : sums) means.push_back(sum.template item<double>() / static_cast<double>(in_sums));
+    if (log_row) {  // the only place the loop waits for the device (and, data-parallel, for the others)
+      std::vector<at::Tensor> totals;
+      for (const auto& [name, sum] : sums) totals.push_back(sum.reshape({1}));
+      if (!group.alone() && !totals.empty()) {
+        std::vector<at::Tensor> all{at::cat(totals)};
+        group.sum_(all);
+        totals = all[0].div(group.size()).split(1);
+      }
+      for (const auto& total : totals) means.push_back(total.template item<double>() / static_cast<double>(in_sums));
       for (std::size_t i = 0; i < means.size(); ++i) {
         if (std::isfinite(means[i])) continue;
         detail::fail(label, ": step ", step, ": ", sums[i].first, " is ", means[i], " (the mean of steps ",
@@ -235,7 +265,7 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
       in_sums = 0;
       if (!means.empty()) note = sums.front().first + " " + std::to_string(means.front());
     }
-    if (curve.every > 0 && (step % curve.every == 0 || step == o.steps)) measure_curve();
+    if (curve_here && (step % curve.every == 0 || step == o.steps)) measure_curve();
     progress.update(step, note);
     if (step % o.checkpoint_every == 0 || step == o.steps) checkpoint();
   }

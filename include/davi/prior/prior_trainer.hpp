@@ -11,6 +11,7 @@
 #include "davi/core/foreach_adamw.hpp"
 #include "davi/core/rng.hpp"
 #include "davi/core/training_loop.hpp"
+#include "davi/distributed/data_parallel.hpp"
 #include "davi/prior/checkpoint.hpp"
 #include "davi/prior/dsm.hpp"
 
@@ -61,17 +62,22 @@ class PriorTrainer {
   /// One DSM step on a batch drawn from `batches`.
   LossRow train_step(Rng& batches) {
     net_->train();
-    const auto idx = batches.randint(0, images_.size(0), {options_.batch_size}).to(images_.device());
+    const auto idx = batches.randint(0, images_.size(0), {parallel_.local_batch(options_.batch_size)}).to(images_.device());
     const auto x0 = images_.index_select(0, idx);
     auto loss = dsm_loss([&](const auto& x, const auto& t) { return net_->forward(x, t); }, schedule_, x0, rng_);
     optimizer_.zero_grad();
     loss.backward();
+    parallel_.average_gradients(net_->parameters());
     if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(net_->parameters(), options_.grad_clip);
     optimizer_.step();
     ema_update(*ema_, *net_, options_.ema_decay);
     ++step_;
     return {{"dsm_loss", loss.detach()}};
   }
+
+  /// Trains data-parallel in `group` (distributed/data_parallel.hpp). Call before the first step.
+  void distribute(std::shared_ptr<distributed::Group> group) { parallel_.join(std::move(group), {&rng_}); }
+  distributed::Group& group() const { return parallel_.group(); }
 
   /// The EMA weights as a prior (shares the EMA network).
   ScorePrior ema_prior() { return ScorePrior(ema_, schedule_, config_); }
@@ -98,6 +104,7 @@ class PriorTrainer {
   ForeachAdamW optimizer_;
   torch::Tensor images_;
   Rng rng_;
+  distributed::DataParallel parallel_;
   std::int64_t step_ = 0;
 };
 

@@ -75,7 +75,9 @@ struct DaviMethod {
    public:
     Run(const Options& o, Op op, const typename Div::Options& div, const typename Br::Options& bridge,
         const MethodEnv& env)
-        : options_(o), env_(env), curve_(o.curve, op, env), davi_(make_davi(o, std::move(op), div, bridge, env)) {}
+        : options_(o), env_(env), curve_(o.curve, op, env), davi_(make_davi(o, std::move(op), div, bridge, env)) {
+      davi_.distribute(env.group);
+    }
 
     nlohmann::json prepare(const RunContext& run) override {
       const auto adversarial = options_.optimisation.adversarial;
@@ -99,7 +101,7 @@ struct DaviMethod {
       });
       const auto record =
           train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "davi", run.run_id, curve);
-      prior::save_module(*davi_.ema_generator(), run.dir / "generator_ema.pt");
+      if (run.writes()) prior::save_module(*davi_.ema_generator(), run.dir / "generator_ema.pt");
       return {{"training_steps", record.steps},
               {"training_seconds", record.seconds},
               {"training_images", trainer.images.size(0)}};

@@ -15,6 +15,7 @@ namespace davi::runner {
 struct EvaluatePrior {
   static constexpr std::string_view name = "evaluate_prior";
   static constexpr bool kRunFolders = true;
+  static constexpr bool kDataParallel = false;  // rank 0 alone runs it
 
   struct Config {
     RunOptions run = run_options_of("evaluate_prior");

@@ -100,6 +100,7 @@ struct PlannedRun {
   nlohmann::json assignment;  // this run's values of the sweep axes
   std::string device_as_written;  // "auto", "cuda", ... before resolution
   bool own_folder = true;         // writes to <output>/<run_id> (else to <output> itself)
+  bool data_parallel = false;     // its kind can run on several processes together (davi_run --distribute data)
   RunContext context;
   std::function<void(const RunContext&)> execute;
 

@@ -67,6 +67,7 @@ struct EvaluationOptions {
 struct InverseProblem {
   static constexpr std::string_view name = "inverse_problem";
   static constexpr bool kRunFolders = true;  // <output>/<run_id>
+  static constexpr bool kDataParallel = true;
 
   struct Config {
     RunOptions run = run_options_of("inverse_problem");
@@ -88,10 +89,11 @@ struct InverseProblem {
 
   /// What a method sees of the experiment; `dataset` is the one built from e.data.dataset (built once: an
   /// image folder lists its files and reads their headers).
-  static MethodEnv method_env(const Config& e, const c10::Device& device, DatasetVariant dataset) {
+  static MethodEnv method_env(const Config& e, const c10::Device& device, DatasetVariant dataset,
+                              std::shared_ptr<distributed::Group> group = distributed::solo()) {
     return {e.prior,  operators::GaussianNoise(e.task.noise), e.data.validation_images,
             static_cast<std::uint64_t>(e.run.seed), device, std::move(dataset),
-            uses_classifier(e.evaluation) ? e.evaluation.classifier : std::string()};
+            uses_classifier(e.evaluation) ? e.evaluation.classifier : std::string(), std::move(group)};
   }
 
   static void validate(const Config& e);

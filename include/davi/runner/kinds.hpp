@@ -19,6 +19,7 @@ template <class K>
 concept RunKind = VisitableOptions<typename K::Config> && requires(const typename K::Config& c, const RunContext& ctx) {
   { K::name } -> std::convertible_to<std::string_view>;
   { K::kRunFolders } -> std::convertible_to<bool>;  // <output>/<run_id> (true) or <output> itself
+  { K::kDataParallel } -> std::convertible_to<bool>;  // trains and evaluates with the run's process group
   K::validate(c);
   K::run(c, ctx);
 };

@@ -17,6 +17,7 @@
 #include "davi/core/rng.hpp"
 #include "davi/operators/noise.hpp"
 #include "davi/core/training_loop.hpp"
+#include "davi/distributed/data_parallel.hpp"
 #include "davi/prior/checkpoint.hpp"
 #include "davi/runner/data_options.hpp"
 #include "davi/runner/registry.hpp"
@@ -33,6 +34,7 @@ struct MethodEnv {
   c10::Device device;
   DatasetVariant dataset;            // the experiment's data set, constructed (its files listed) once
   std::string classifier;            // the evaluation's feature classifier; empty when no metric needs it
+  std::shared_ptr<distributed::Group> group = distributed::solo();  // the processes training together
 };
 
 /// The first `n` validation images (the last `validation_images` of the train split), on the CPU.
@@ -49,6 +51,7 @@ inline at::Tensor training_images(const MethodEnv& env) {
 
 /// A model trained on batches of clean images (model.train_step(x0)) as a ResumableTrainer: batches
 /// drawn uniformly from `images` with the loop's stream; `row` turns a step's result into log values.
+/// `batch_size` is the global batch: data-parallel, each process draws its rows of it.
 template <class Model, class Row>
 struct ImageBatchTrainer {
   Model& model;
@@ -57,8 +60,10 @@ struct ImageBatchTrainer {
   Row row;
   std::int64_t step() const { return model.step(); }
   c10::Device device() const { return model.device(); }
+  distributed::Group& group() const { return model.group(); }
   LossRow train_step(Rng& batches) {
-    const auto idx = batches.randint(0, images.size(0), {batch_size}).to(images.device());
+    const auto rows = distributed::local_batch(model.group(), batch_size);
+    const auto idx = batches.randint(0, images.size(0), {rows}).to(images.device());
     return row(model.train_step(images.index_select(0, idx)));
   }
   void save(torch::serialize::OutputArchive& archive) { model.save(archive); }

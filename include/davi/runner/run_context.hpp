@@ -11,6 +11,7 @@
 
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/hash.hpp"
+#include "davi/distributed/group.hpp"
 #include "davi/runner/environment.hpp"
 
 namespace davi::runner {
@@ -21,6 +22,11 @@ struct RunContext {
   std::string experiment;     // the experiment file's name without .json
   std::string config_file;    // the experiment file as given on the command line
   nlohmann::json resolved;    // every option of the run with its value
+  // The processes that execute this run together (data-parallel); Solo when one process runs it. Only the
+  // group's rank 0 writes the run's files.
+  std::shared_ptr<distributed::Group> group = distributed::solo();
+
+  bool writes() const { return group->rank() == 0; }
 };
 
 /// Refuses, before any work, an output folder that cannot hold results: "/", a path through a regular file,
@@ -45,6 +51,7 @@ inline void check_output_folder(const std::filesystem::path& output) {
 }
 
 inline void begin_run(const RunContext& run) {
+  if (!run.writes()) return;
   std::filesystem::create_directories(run.dir);
   if (const int removed = remove_stale_temporaries(run.dir); removed > 0)
     std::fprintf(stderr, "%s: removed %d temporary file(s) left by a killed run\n", run.dir.string().c_str(), removed);
@@ -62,9 +69,11 @@ inline std::string results_checksum(nlohmann::json metrics) {
 
 /// Writes metrics.json: the run's identity and environment, then `metrics`, then its format and checksum.
 inline void finish_run(const RunContext& run, const nlohmann::json& metrics, const RunPlace& place) {
+  if (!run.writes()) return;
   nlohmann::json out = {{"run_id", run.run_id}, {"experiment", run.experiment}, {"config_file", run.config_file}};
   out.update(metrics);
   out["environment"] = environment_json(place);
+  out["environment"]["processes"] = run.group->size();
   out["results_format"] = kResultsFormat;
   out["checksum"] = results_checksum(out);
   write_text_atomically(run.dir / "metrics.json", out.dump(2) + "\n");

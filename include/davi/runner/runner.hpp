@@ -5,9 +5,15 @@
 //   davi_run --summary FILE.json   run nothing: write the summary and figure of the runs finished so far
 //   davi_run --migrate-ids FILE.json  one-off: move results made before the device entered run ids
 //   davi_run --list                every kind, policy and method with its options and defaults
+// Under torchrun (RANK, WORLD_SIZE, ... set; docs/distributed.md), `davi_run [--distribute runs|data] FILE.json`
+// shares the work among the processes: each run to one process (runs, the default), or every run
+// data-parallel over all of them (data).
 // A bad file stops before any work with one line naming the JSON path, exit code 2, nothing written.
 // Compiled into davi_runner (experiments/runner/cli.cpp); link davi_runner to use these.
+#include <memory>
 #include <ostream>
+
+#include "davi/distributed/group.hpp"
 
 #include "davi/runner/experiment.hpp"
 #include "davi/runner/sweep.hpp"
@@ -17,8 +23,19 @@ namespace davi::runner {
 /// Human-readable listing: each kind, each policy, each option with its default and meaning.
 void print_list(std::ostream& out);
 
+/// How the processes of a job share an experiment: each unfinished run executed by one of them (round
+/// robin, in stages of consecutive runs of one kind, so a prior trained by the file exists before the runs
+/// that use it), or every run executed by all of them together, data-parallel.
+enum class Distribute { runs, data };
+
 /// Runs what is not finished in the plan, then writes the summary tables and figure; returns the exit code.
 int execute(const Plan& plan);
+/// The same, shared among the processes of `world` (rank 0 writes the summary once every process is done).
+int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, Distribute mode);
+
+/// Refuses, before any work, a plan that cannot run data-parallel over `processes`: a batch (training or
+/// evaluation, including an evaluation's last, partial batch) that does not split evenly.
+void check_data_parallel(const Plan& plan, int processes);
 
 /// The experiment's summary tables and figure, over the runs finished so far (inverse problems only).
 void write_summary_and_figure(const Plan& plan);

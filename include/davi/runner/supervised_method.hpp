@@ -50,7 +50,9 @@ struct SupervisedMethod {
   class Run final : public Method {
    public:
     Run(const Options& o, Op op, const MethodEnv& env)
-        : options_(o), env_(env), curve_(o.curve, op, env), model_(make_model(o, std::move(op), env)) {}
+        : options_(o), env_(env), curve_(o.curve, op, env), model_(make_model(o, std::move(op), env)) {
+      model_.distribute(env.group);
+    }
 
     nlohmann::json prepare(const RunContext& run) override {
       ImageBatchTrainer trainer{model_, training_images(env_), options_.batch_size,
@@ -60,7 +62,7 @@ struct SupervisedMethod {
       });
       const auto record =
           train_resumably(trainer, options_.training, run.dir, env_.seed + 1, "supervised", run.run_id, curve);
-      prior::save_module(*model_.net(), run.dir / "network.pt");
+      if (run.writes()) prior::save_module(*model_.net(), run.dir / "network.pt");
       return {{"training_steps", record.steps},
               {"training_seconds", record.seconds},
               {"training_images", trainer.images.size(0)}};

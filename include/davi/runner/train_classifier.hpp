@@ -31,6 +31,7 @@ struct ClassifierTrainingOptions {
 struct TrainClassifier {
   static constexpr std::string_view name = "train_classifier";
   static constexpr bool kRunFolders = false;  // writes one artifact to `output`, referenced by path
+  static constexpr bool kDataParallel = true;
 
   struct Config {
     RunOptions run = run_options_of("train_classifier");

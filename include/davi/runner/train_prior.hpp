@@ -43,6 +43,7 @@ struct PriorSampleOptions {
 struct TrainPrior {
   static constexpr std::string_view name = "train_prior";
   static constexpr bool kRunFolders = false;  // writes one artifact to `output`, referenced by path
+  static constexpr bool kDataParallel = true;
 
   struct Config {
     RunOptions run = run_options_of("train_prior");

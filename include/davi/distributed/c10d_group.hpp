@@ -1,0 +1,210 @@
+#pragma once
+// Group (group.hpp) on LibTorch's c10d: rendezvous through a TCPStore on MASTER_ADDR:MASTER_PORT (rank 0
+// serves it), then ProcessGroupGloo for CPU tensors. The concrete process group is held and called directly
+// (allreduce(...)->wait()), which both LibTorch 1.13 (groups derive from ProcessGroup) and 2.x (from
+// c10d::Backend) accept.
+//
+// Gloo's headers must be the ones the LibTorch was built with: Debian's libgloo-dev for Debian's LibTorch
+// (CMake then defines DAVI_WITH_GLOO and USE_C10D_GLOO). PyPI's wheel ships no Gloo headers, so there
+// connect() refuses a CPU world of more than one process with a message saying so.
+#include <chrono>
+#include <cstdlib>
+#include <atomic>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "davi/distributed/group.hpp"
+
+#if defined(DAVI_WITH_GLOO)
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+namespace davi::distributed {
+
+/// Whether this build can connect CPU processes (Gloo).
+inline constexpr bool kHasGloo =
+#if defined(DAVI_WITH_GLOO)
+    true;
+#else
+    false;
+#endif
+
+/// Seconds a collective or the rendezvous waits for the other processes before failing: DAVI_DIST_TIMEOUT,
+/// default 1800 (rank 0 alone measures learning curves and writes checkpoints while the others wait).
+inline std::chrono::milliseconds collective_timeout() {
+  return std::chrono::seconds(detail::env_int("DAVI_DIST_TIMEOUT", 1800, 1, 7 * 24 * 3600));
+}
+
+#if defined(DAVI_WITH_GLOO)
+/// A Group over one c10d process group whose collectives take tensors on `device`.
+template <class ProcessGroupT>
+class C10dGroup final : public Group {
+ public:
+  C10dGroup(World world, c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<ProcessGroupT> group,
+            c10::Device device)
+      : Group(std::move(world)), store_(std::move(store)), group_(std::move(group)), device_(device) {}
+
+  void sum_(std::vector<at::Tensor>& tensors) override {
+    on_device(tensors, [&](std::vector<at::Tensor>& here) { guarded([&] { group_->allreduce(here)->wait(); }); });
+  }
+  void broadcast_(std::vector<at::Tensor>& tensors, int root) override {
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    on_device(tensors, [&](std::vector<at::Tensor>& here) { guarded([&] { group_->broadcast(here, options)->wait(); }); });
+  }
+  at::Tensor gather(const at::Tensor& tensor) override {
+    std::vector<at::Tensor> input{tensor.to(device_).contiguous()};
+    std::vector<std::vector<at::Tensor>> output(1);
+    for (int r = 0; r < size(); ++r) output[0].push_back(at::empty_like(input[0]));
+    guarded([&] { group_->allgather(output, input)->wait(); });
+    return at::cat(output[0]).to(tensor.device());
+  }
+  void barrier() override { guarded([&] { group_->barrier()->wait(); }); }
+
+  void wait_for_all(const std::string& name) override {
+    guarded([&] {
+      store_->set(key("wait/" + name, rank()), std::vector<std::uint8_t>{1});
+      while (!store_->check(keys("wait/" + name))) {
+        if (store_->check({kFailed})) {
+          const auto message = store_->get(kFailed);
+          ::davi::detail::fail(std::string(message.begin(), message.end()));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    });
+  }
+
+  void fail(const std::string& message) override {
+    const auto text = "rank " + std::to_string(rank()) + " stopped: " + message;
+    try {
+      store_->set(kFailed, std::vector<std::uint8_t>(text.begin(), text.end()));
+    } catch (const std::exception&) {  // the store (rank 0) is gone already: nobody is left to tell
+    }
+  }
+
+  /// Leaves the job in order: every other process's last word to the store, then rank 0 (the store's
+  /// server) waits for them (at most a minute) before it may exit, so nobody talks to a closed store.
+  void leave() override {
+    try {
+      if (rank() != 0) {
+        store_->set(key("left", rank()), std::vector<std::uint8_t>{1});
+        return;
+      }
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+      auto others = keys("left");
+      others.erase(others.begin());
+      while (!store_->check(others) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } catch (const std::exception&) {
+    }
+  }
+
+ private:
+  /// Runs `collective` on contiguous copies on the group's device where a tensor is elsewhere.
+  template <class F>
+  void on_device(std::vector<at::Tensor>& tensors, F&& collective) {
+    std::vector<at::Tensor> here;
+    for (const auto& t : tensors) here.push_back(t.device() == device_ && t.is_contiguous() ? t : t.to(device_).contiguous());
+    collective(here);
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+      if (!here[i].is_same(tensors[i])) tensors[i].copy_(here[i]);
+  }
+
+  static std::string key(const std::string& what, int r) { return what + "/" + std::to_string(r); }
+  std::vector<std::string> keys(const std::string& what) const {
+    std::vector<std::string> all;
+    for (int r = 0; r < size(); ++r) all.push_back(key(what, r));
+    return all;
+  }
+  /// Runs a collective; a failure (another process died: "Connection closed by peer") becomes one line.
+  template <class F>
+  void guarded(F&& collective) {
+    try {
+      collective();
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      ::davi::detail::fail("rank ", rank(), " of ", size(), " lost contact with another process (",
+                           first_line(e.what()), "); every process stops; rerun the same command to resume");
+    }
+  }
+
+  static constexpr const char* kFailed = "failed";
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<ProcessGroupT> group_;
+  c10::Device device_;
+};
+#endif
+
+/// The exit code a process has settled on once its work is over (-1 while it works).
+inline std::atomic<int>& settled_exit_code() {
+  static std::atomic<int> code{-1};
+  return code;
+}
+
+/// A failure inside a collective's background thread (a peer died: "Connection reset by peer") would end
+/// the process with std::terminate's generic text; this makes it one line naming the rank and what to do.
+/// Once the process has settled its exit code (its work done, or its error reported), such a failure while
+/// the connections close is no news: the process exits quietly with that code.
+inline void report_lost_peers(const World& world) {
+  static World reported;
+  reported = world;
+  std::set_terminate([] {
+    if (const int code = settled_exit_code().load(); code >= 0) std::_Exit(code);
+    std::string what = "unknown error";
+    if (const auto e = std::current_exception()) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        what = first_line(x.what());
+      } catch (...) {
+      }
+    }
+    std::cerr << "davi (rank " << reported.rank << " of " << reported.size
+              << "): the job lost contact with another process (" << what
+              << "); every process stops; rerun the same command to resume from the last checkpoint\n";
+    std::_Exit(1);
+  });
+}
+
+/// Joins the job described by `world` with tensors on `device`: the Solo group for a world of one; else the
+/// rendezvous at MASTER_ADDR:MASTER_PORT and a Gloo group (CPU). One line on failure.
+inline std::shared_ptr<Group> connect(const World& world, c10::Device device) {
+  if (world.alone()) return solo();
+  DAVI_CHECK(device.is_cpu(), "distributed: ", device.str(), " processes need NCCL, which this build of davi does not "
+             "connect yet; run on the CPU (\"device\": \"cpu\") or as a single process");
+#if defined(DAVI_WITH_GLOO)
+  report_lost_peers(world);
+  try {
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<std::uint16_t>(world.master_port);
+    store_options.isServer = world.rank == 0;
+    store_options.numWorkers = static_cast<std::size_t>(world.size);
+    store_options.timeout = collective_timeout();
+    auto store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
+    auto options = c10d::ProcessGroupGloo::Options::create(collective_timeout());
+    const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
+    options->devices.push_back(interface ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
+                                         : c10d::ProcessGroupGloo::createDefaultDevice());
+    auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("gloo", store),
+                                                             world.rank, world.size, options);
+    return std::make_shared<C10dGroup<c10d::ProcessGroupGloo>>(
+        world, c10::make_intrusive<c10d::PrefixStore>("davi", store), std::move(group), device);
+  } catch (const std::exception& e) {
+    ::davi::detail::fail("distributed: rank ", world.rank, " of ", world.size, " could not join the job at ",
+                 world.master_addr, ":", world.master_port, ": ", first_line(e.what()));
+  }
+#else
+  ::davi::detail::fail("distributed: WORLD_SIZE is ", world.size, " but this build of davi has no Gloo (CPU process groups "
+               "need the Gloo headers LibTorch was built with: Debian's LibTorch with libgloo-dev; PyPI's wheel ships "
+               "none); run as a single process");
+#endif
+}
+
+}  // namespace davi::distributed

@@ -137,6 +137,9 @@ void check_data_parallel(const Plan& plan, int processes) {
   for (const auto& run : plan.runs) {
     if (!run.data_parallel) continue;
     const auto& c = run.context.resolved;
+    DAVI_CHECK(device_type_name(c.value("device", "cpu")) == "cpu", "run ", run.context.run_id, ": device: ",
+               c.value("device", "cpu"), ": data-parallel CUDA runs need NCCL, which davi does not connect yet; run ",
+               "them with --distribute runs (one run per GPU) or on the CPU");
     const auto number = [&](const nlohmann::json::json_pointer& at) -> std::int64_t {
       return c.contains(at) && c.at(at).is_number_integer() ? c.at(at).get<std::int64_t>() : 0;
     };
@@ -198,6 +201,7 @@ int main(int argc, char** argv) {
     world = distributed::world_from_environment();
     if (!world.alone()) rank_prefix = "rank " + std::to_string(world.rank) + ": ";
     thread_sharers() = world.local_size;  // threads = 0: this machine's threads, divided among its ranks
+    local_process_index() = world.local_rank;  // "cuda": this rank's own GPU
     plan = plan_experiment(read_json_file(path), path, /*check_outputs=*/!migrate);
     if (mode == Distribute::data) check_data_parallel(plan, world.size);
   } catch (const Error& e) {
@@ -238,7 +242,7 @@ int main(int argc, char** argv) {
       if (count.migrated > 0) write_summary_and_figure(plan);
       return count.skipped > 0 ? 1 : 0;
     }
-    group = distributed::connect(world, c10::kCPU);
+    group = distributed::connect(world, c10::kCPU, /*collectives=*/mode == Distribute::data);
     return leave(execute(plan, group, mode));
   } catch (const Interrupted& e) {  // SIGINT or SIGTERM during training: its state was saved first
     return leave(report(e, 128 + e.signal), e.what());

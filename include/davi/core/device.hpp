@@ -21,11 +21,19 @@ inline std::string device_type_name(const c10::Device& device) { return device.i
 /// The same for a device name as a resolved config or metrics.json records it ("cpu", "cuda:0").
 inline std::string device_type_name(const std::string& name) { return name.rfind("cuda", 0) == 0 ? "cuda" : "cpu"; }
 
+/// This process's index among the processes of a multi-process job on this machine (LOCAL_RANK; 0 alone):
+/// "cuda" and "auto" then mean its own GPU, cuda:(LOCAL_RANK mod the number of devices).
+inline int& local_process_index() {
+  static int index = 0;
+  return index;
+}
+
 inline c10::Device select_device(const std::string& name) {
-  if (name == "auto") return cuda_device_count() > 0 ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  const auto own_gpu = [] { return static_cast<c10::DeviceIndex>(local_process_index() % cuda_device_count()); };
+  if (name == "auto") return cuda_device_count() > 0 ? c10::Device(c10::kCUDA, own_gpu()) : c10::Device(c10::kCPU);
   if (name == "cpu") return c10::Device(c10::kCPU);
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    int index = 0;
+    int index = cuda_device_count() > 0 ? own_gpu() : 0;
     if (name != "cuda") {
       const auto digits = name.substr(5);
       DAVI_CHECK(!digits.empty() && digits.size() < 6 && digits.find_first_not_of("0123456789") == std::string::npos,

@@ -1,12 +1,13 @@
 #pragma once
 // Group (group.hpp) on LibTorch's c10d: rendezvous through a TCPStore on MASTER_ADDR:MASTER_PORT (rank 0
-// serves it), then ProcessGroupGloo for CPU tensors. The concrete process group is held and called directly
+// serves it), which alone carries a sharded sweep (StoreGroup), then ProcessGroupGloo for the collectives of
+// data-parallel work on CPU tensors (C10dGroup). The concrete process group is held and called directly
 // (allreduce(...)->wait()), which both LibTorch 1.13 (groups derive from ProcessGroup) and 2.x (from
 // c10d::Backend) accept.
 //
 // Gloo's headers must be the ones the LibTorch was built with: Debian's libgloo-dev for Debian's LibTorch
 // (CMake then defines DAVI_WITH_GLOO and USE_C10D_GLOO). PyPI's wheel ships no Gloo headers, so there
-// connect() refuses a CPU world of more than one process with a message saying so.
+// connect() refuses data-parallel work with a message saying so; sharded sweeps work.
 #include <chrono>
 #include <cstdlib>
 #include <atomic>
@@ -19,10 +20,12 @@
 
 #include "davi/distributed/group.hpp"
 
-#if defined(DAVI_WITH_GLOO)
+#include <torch/version.h>
+
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if defined(DAVI_WITH_GLOO)
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
 
 namespace davi::distributed {
@@ -41,31 +44,17 @@ inline std::chrono::milliseconds collective_timeout() {
   return std::chrono::seconds(detail::env_int("DAVI_DIST_TIMEOUT", 1800, 1, 7 * 24 * 3600));
 }
 
-#if defined(DAVI_WITH_GLOO)
-/// A Group over one c10d process group whose collectives take tensors on `device`.
-template <class ProcessGroupT>
-class C10dGroup final : public Group {
+/// The processes of a job that share only the rendezvous store: enough for a sharded sweep (each run on one
+/// process; they wait for each other and report failures through the store), in every build. Collectives
+/// need a process group (C10dGroup) and are refused here.
+class StoreGroup : public Group {
  public:
-  C10dGroup(World world, c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<ProcessGroupT> group,
-            c10::Device device)
-      : Group(std::move(world)), store_(std::move(store)), group_(std::move(group)), device_(device) {}
+  StoreGroup(World world, c10::intrusive_ptr<c10d::Store> store) : Group(std::move(world)), store_(std::move(store)) {}
 
-  void sum_(std::vector<at::Tensor>& tensors) override {
-    on_device(tensors, [&](std::vector<at::Tensor>& here) { guarded([&] { group_->allreduce(here)->wait(); }); });
-  }
-  void broadcast_(std::vector<at::Tensor>& tensors, int root) override {
-    c10d::BroadcastOptions options;
-    options.rootRank = root;
-    on_device(tensors, [&](std::vector<at::Tensor>& here) { guarded([&] { group_->broadcast(here, options)->wait(); }); });
-  }
-  at::Tensor gather(const at::Tensor& tensor) override {
-    std::vector<at::Tensor> input{tensor.to(device_).contiguous()};
-    std::vector<std::vector<at::Tensor>> output(1);
-    for (int r = 0; r < size(); ++r) output[0].push_back(at::empty_like(input[0]));
-    guarded([&] { group_->allgather(output, input)->wait(); });
-    return at::cat(output[0]).to(tensor.device());
-  }
-  void barrier() override { guarded([&] { group_->barrier()->wait(); }); }
+  void sum_(std::vector<at::Tensor>&) override { no_collectives(); }
+  void broadcast_(std::vector<at::Tensor>&, int) override { no_collectives(); }
+  at::Tensor gather(const at::Tensor&) override { no_collectives(); }
+  void barrier() override { no_collectives(); }
 
   void wait_for_all(const std::string& name) override {
     guarded([&] {
@@ -105,6 +94,64 @@ class C10dGroup final : public Group {
     }
   }
 
+ protected:
+  /// Runs a collective or a store operation; a failure (another process died: "Connection closed by peer")
+  /// becomes one line.
+  template <class F>
+  void guarded(F&& operation) {
+    try {
+      operation();
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      ::davi::detail::fail("rank ", rank(), " of ", size(), " lost contact with another process (",
+                           first_line(e.what()), "); every process stops; rerun the same command to resume");
+    }
+  }
+
+ private:
+  [[noreturn]] void no_collectives() const {
+    ::davi::detail::fail("distributed: this job's processes share no process group (",
+                         kHasGloo ? "a sharded sweep" : "this build has no Gloo",
+                         "); data-parallel work needs davi_run --distribute data in a build with Gloo");
+  }
+  static std::string key(const std::string& what, int r) { return what + "/" + std::to_string(r); }
+  std::vector<std::string> keys(const std::string& what) const {
+    std::vector<std::string> all;
+    for (int r = 0; r < size(); ++r) all.push_back(key(what, r));
+    return all;
+  }
+
+  static constexpr const char* kFailed = "failed";
+  c10::intrusive_ptr<c10d::Store> store_;
+};
+
+#if defined(DAVI_WITH_GLOO)
+/// A Group over one c10d process group whose collectives take tensors on `device`.
+template <class ProcessGroupT>
+class C10dGroup final : public StoreGroup {
+ public:
+  C10dGroup(World world, c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<ProcessGroupT> group,
+            c10::Device device)
+      : StoreGroup(std::move(world), std::move(store)), group_(std::move(group)), device_(device) {}
+
+  void sum_(std::vector<at::Tensor>& tensors) override {
+    on_device(tensors, [&](std::vector<at::Tensor>& here) { guarded([&] { group_->allreduce(here)->wait(); }); });
+  }
+  void broadcast_(std::vector<at::Tensor>& tensors, int root) override {
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    on_device(tensors, [&](std::vector<at::Tensor>& here) { guarded([&] { group_->broadcast(here, options)->wait(); }); });
+  }
+  at::Tensor gather(const at::Tensor& tensor) override {
+    std::vector<at::Tensor> input{tensor.to(device_).contiguous()};
+    std::vector<std::vector<at::Tensor>> output(1);
+    for (int r = 0; r < size(); ++r) output[0].push_back(at::empty_like(input[0]));
+    guarded([&] { group_->allgather(output, input)->wait(); });
+    return at::cat(output[0]).to(tensor.device());
+  }
+  void barrier() override { guarded([&] { group_->barrier()->wait(); }); }
+
  private:
   /// Runs `collective` on contiguous copies on the group's device where a tensor is elsewhere.
   template <class F>
@@ -116,27 +163,6 @@ class C10dGroup final : public Group {
       if (!here[i].is_same(tensors[i])) tensors[i].copy_(here[i]);
   }
 
-  static std::string key(const std::string& what, int r) { return what + "/" + std::to_string(r); }
-  std::vector<std::string> keys(const std::string& what) const {
-    std::vector<std::string> all;
-    for (int r = 0; r < size(); ++r) all.push_back(key(what, r));
-    return all;
-  }
-  /// Runs a collective; a failure (another process died: "Connection closed by peer") becomes one line.
-  template <class F>
-  void guarded(F&& collective) {
-    try {
-      collective();
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      ::davi::detail::fail("rank ", rank(), " of ", size(), " lost contact with another process (",
-                           first_line(e.what()), "); every process stops; rerun the same command to resume");
-    }
-  }
-
-  static constexpr const char* kFailed = "failed";
-  c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<ProcessGroupT> group_;
   c10::Device device_;
 };
@@ -173,38 +199,56 @@ inline void report_lost_peers(const World& world) {
   });
 }
 
-/// Joins the job described by `world` with tensors on `device`: the Solo group for a world of one; else the
-/// rendezvous at MASTER_ADDR:MASTER_PORT and a Gloo group (CPU). One line on failure.
-inline std::shared_ptr<Group> connect(const World& world, c10::Device device) {
+/// Joins the job described by `world`: the Solo group for a world of one; else the rendezvous at
+/// MASTER_ADDR:MASTER_PORT, and with `collectives` a Gloo process group for tensors on `device` (the CPU),
+/// without them a StoreGroup (a sharded sweep, in every build). One line on failure.
+inline std::shared_ptr<Group> connect(const World& world, c10::Device device, bool collectives = true) {
   if (world.alone()) return solo();
-  DAVI_CHECK(device.is_cpu(), "distributed: ", device.str(), " processes need NCCL, which this build of davi does not "
-             "connect yet; run on the CPU (\"device\": \"cpu\") or as a single process");
-#if defined(DAVI_WITH_GLOO)
+  if (collectives) {
+    DAVI_CHECK(device.is_cpu(), "distributed: ", device.str(), " processes need NCCL, which davi does not connect yet; "
+               "run data-parallel work on the CPU, or one run per process (--distribute runs)");
+    DAVI_CHECK(kHasGloo, "distributed: data-parallel work over ", world.size, " processes needs Gloo, and this build "
+               "of davi has none (CPU process groups need the Gloo headers LibTorch was built with: Debian's LibTorch "
+               "with libgloo-dev; PyPI's wheel ships none); use --distribute runs, or one process");
+  }
+  // torchrun's agent already serves a store at MASTER_ADDR:MASTER_PORT (and says so); then every rank is
+  // its client. Keys are prefixed by torchrun's restart count, so a restarted job never reads the last
+  // attempt's keys.
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  const bool agent_store = agent && std::string(agent) == "True";
+#if TORCH_VERSION_MAJOR < 2
+  // Measured: a LibTorch 1.13 client of the store of PyPI's torchrun 2.x waits forever (another protocol).
+  DAVI_CHECK(!agent_store, "distributed: torchrun serves its own rendezvous store (TORCHELASTIC_USE_AGENT_STORE="
+             "True) in its own LibTorch's protocol, which this davi_run (LibTorch ", TORCH_VERSION, ") may not "
+             "speak; launch with TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 torchrun --standalone ...");
+#endif
   report_lost_peers(world);
   try {
+    const char* attempt = std::getenv("TORCHELASTIC_RESTART_COUNT");
+    const std::string prefix = std::string("davi/attempt_") + (attempt ? attempt : "0");
     c10d::TCPStoreOptions store_options;
     store_options.port = static_cast<std::uint16_t>(world.master_port);
-    store_options.isServer = world.rank == 0;
+    store_options.isServer = world.rank == 0 && !agent_store;
     store_options.numWorkers = static_cast<std::size_t>(world.size);
     store_options.timeout = collective_timeout();
     auto store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
-    auto options = c10d::ProcessGroupGloo::Options::create(collective_timeout());
-    const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
-    options->devices.push_back(interface ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
-                                         : c10d::ProcessGroupGloo::createDefaultDevice());
-    auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("gloo", store),
-                                                             world.rank, world.size, options);
-    return std::make_shared<C10dGroup<c10d::ProcessGroupGloo>>(
-        world, c10::make_intrusive<c10d::PrefixStore>("davi", store), std::move(group), device);
+    auto ours = c10::make_intrusive<c10d::PrefixStore>(prefix + "/run", store);
+#if defined(DAVI_WITH_GLOO)
+    if (collectives) {
+      auto options = c10d::ProcessGroupGloo::Options::create(collective_timeout());
+      const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
+      options->devices.push_back(interface ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
+                                           : c10d::ProcessGroupGloo::createDefaultDevice());
+      auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>(prefix + "/gloo", store),
+                                                               world.rank, world.size, options);
+      return std::make_shared<C10dGroup<c10d::ProcessGroupGloo>>(world, ours, std::move(group), device);
+    }
+#endif
+    return std::make_shared<StoreGroup>(world, ours);
   } catch (const std::exception& e) {
     ::davi::detail::fail("distributed: rank ", world.rank, " of ", world.size, " could not join the job at ",
-                 world.master_addr, ":", world.master_port, ": ", first_line(e.what()));
+                         world.master_addr, ":", world.master_port, ": ", first_line(e.what()));
   }
-#else
-  ::davi::detail::fail("distributed: WORLD_SIZE is ", world.size, " but this build of davi has no Gloo (CPU process groups "
-               "need the Gloo headers LibTorch was built with: Debian's LibTorch with libgloo-dev; PyPI's wheel ships "
-               "none); run as a single process");
-#endif
 }
 
 }  // namespace davi::distributed

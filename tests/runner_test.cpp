@@ -1077,6 +1077,24 @@ std::vector<std::vector<double>> csv_numbers(const fs::path& path) {
 /// (whose first steps move each weight by about lr whatever its gradient's size) keep near that size.
 bool data_parallel_close(double a, double b) { return std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(a)); }
 
+/// The fixture's experiment as one.json and two.json (outputs one/ and two/), one.json run by one process
+/// (its exit code checked); returns the two files, for a run of two.json by two processes to compare with.
+std::pair<fs::path, fs::path> run_one_process_and_prepare_two(const Fixture& f) {
+  auto one = f.experiment, two = f.experiment;
+  one["output"] = (f.dir / "one").string();
+  two["output"] = (f.dir / "two").string();
+  const auto one_file = f.write(one, "one.json"), two_file = f.write(two, "two.json");
+  const auto single = run_davi({one_file.string()});
+  EXPECT_EQ(single.code, 0) << single.text;
+  return {one_file, two_file};
+}
+
+/// Both ranks of a job exited with 0 (else their logs are shown).
+void expect_both_ranks_succeeded(const std::pair<int, int>& codes, const fs::path& dir) {
+  EXPECT_EQ(codes.first, 0) << read_text(dir / "rank0.log");
+  EXPECT_EQ(codes.second, 0) << read_text(dir / "rank1.log");
+}
+
 TEST(Distributed, DataParallelTrainingAndEvaluationOnTwoProcessesGiveTheNumbersOfOneProcess) {
   if (!distributed::kHasGloo) GTEST_SKIP() << "this build has no Gloo (Debian's LibTorch with libgloo-dev has it)";
   Fixture f("distributed_data");
@@ -1085,17 +1103,11 @@ TEST(Distributed, DataParallelTrainingAndEvaluationOnTwoProcessesGiveTheNumbersO
   davi_method["ema"] = {{"update_after_step", 0}, {"update_every", 1}};  // the samples depend on every step
   davi_method["curve"] = {{"every", 3}, {"images", 4}};
   f.experiment["evaluation"]["images"] = 6;  // batches of 4 and 2: both split over 2 processes
-  auto one = f.experiment, two = f.experiment;
-  one["output"] = (f.dir / "one").string();
-  two["output"] = (f.dir / "two").string();
-  const auto one_file = f.write(one, "one.json"), two_file = f.write(two, "two.json");
-  const auto single = run_davi({one_file.string()});
-  ASSERT_EQ(single.code, 0) << single.text;
-  const auto [code0, code1] = run_two_ranks({"--distribute", "data", two_file.string()}, f.dir);
-  ASSERT_EQ(code0, 0) << read_text(f.dir / "rank0.log");
-  ASSERT_EQ(code1, 0) << read_text(f.dir / "rank1.log");
+  const auto [one_file, two_file] = run_one_process_and_prepare_two(f);
+  expect_both_ranks_succeeded(run_two_ranks({"--distribute", "data", two_file.string()}, f.dir), f.dir);
+  ASSERT_FALSE(HasFailure());
 
-  const auto plan = runner::plan_experiment(one, one_file.string());
+  const auto plan = runner::plan_experiment(read_json(one_file), one_file.string());
   for (const auto& run : plan.runs) {
     const auto id = run.context.run_id;
     const auto a = read_json(f.dir / "one" / id / "metrics.json"), b = read_json(f.dir / "two" / id / "metrics.json");
@@ -1127,16 +1139,10 @@ TEST(Distributed, ASweepShardedOverTwoProcessesWritesTheMetricsOfOneProcess) {  
   Fixture f("distributed_sweep");
   f.experiment["method"] = {"lift", "pinv", {{"name", "tikhonov"}, {"lambda", 0.01}},
                             {{"name", "ddrm"}, {"steps", 4}}, {{"name", "ddnm"}, {"steps", 4}}};
-  auto one = f.experiment, two = f.experiment;
-  one["output"] = (f.dir / "one").string();
-  two["output"] = (f.dir / "two").string();
-  const auto one_file = f.write(one, "one.json"), two_file = f.write(two, "two.json");
-  const auto single = run_davi({one_file.string()});
-  ASSERT_EQ(single.code, 0) << single.text;
-  const auto [code0, code1] = run_two_ranks({two_file.string()}, f.dir);  // --distribute runs is the default
-  ASSERT_EQ(code0, 0) << read_text(f.dir / "rank0.log");
-  ASSERT_EQ(code1, 0) << read_text(f.dir / "rank1.log");
-  const auto plan = runner::plan_experiment(one, one_file.string());
+  const auto [one_file, two_file] = run_one_process_and_prepare_two(f);
+  expect_both_ranks_succeeded(run_two_ranks({two_file.string()}, f.dir), f.dir);  // --distribute runs: the default
+  ASSERT_FALSE(HasFailure());
+  const auto plan = runner::plan_experiment(read_json(one_file), one_file.string());
   ASSERT_EQ(plan.runs.size(), 5u);
   for (const auto& run : plan.runs) {
     const auto id = run.context.run_id;
@@ -1161,13 +1167,9 @@ TEST(Distributed, AKilledRankStopsTheJobWithOneLineAndARerunResumesToTheSameNumb
   Fixture f("distributed_kill");
   f.experiment["method"] = json::array({f.experiment["method"][0]});  // DAVI alone
   f.experiment["method"][0]["training"]["steps"] = 20;
-  auto one = f.experiment, two = f.experiment;
-  one["output"] = (f.dir / "one").string();
-  two["output"] = (f.dir / "two").string();
-  const auto one_file = f.write(one, "one.json"), two_file = f.write(two, "two.json");
-  const auto single = run_davi({one_file.string()});
-  ASSERT_EQ(single.code, 0) << single.text;
-  const auto id = runner::plan_experiment(one, one_file.string()).runs[0].context.run_id;
+  const auto [one_file, two_file] = run_one_process_and_prepare_two(f);
+  ASSERT_FALSE(HasFailure());
+  const auto id = runner::plan_experiment(read_json(one_file), one_file.string()).runs[0].context.run_id;
 
   const std::vector<std::string> args{"--distribute", "data", two_file.string()};
   const int port = free_port();
@@ -1185,9 +1187,8 @@ TEST(Distributed, AKilledRankStopsTheJobWithOneLineAndARerunResumesToTheSameNumb
   EXPECT_NE(log0.find("lost contact with another process"), std::string::npos) << log0;
   EXPECT_FALSE(fs::exists(state.parent_path() / "metrics.json"));
 
-  const auto [again0, again1] = run_two_ranks(args, f.dir);
-  ASSERT_EQ(again0, 0) << read_text(f.dir / "rank0.log");
-  ASSERT_EQ(again1, 0) << read_text(f.dir / "rank1.log");
+  expect_both_ranks_succeeded(run_two_ranks(args, f.dir), f.dir);
+  ASSERT_FALSE(HasFailure());
   EXPECT_NE(read_text(f.dir / "rank0.log").find("resumed"), std::string::npos);
   const auto a = read_json(f.dir / "one" / id / "metrics.json"), b = read_json(state.parent_path() / "metrics.json");
   for (const auto& [name, value] : a["metrics"].items())

@@ -1214,6 +1214,11 @@ TEST(Distributed, UnevenBatchesAreRefusedBeforeAnyWorkAndGlooLessBuildsSaySo) {
   EXPECT_EQ(wait_for_exit(r0, 60), 2);
   EXPECT_NE(read_text(f.dir / "rank0.log").find("do not split evenly"), std::string::npos) << read_text(f.dir / "rank0.log");
   EXPECT_FALSE(fs::exists(f.dir / "out"));
+  // --validate checks the split too, without joining any job.
+  const auto validated = run_davi({"--distribute", "data", "--validate", file.string()},
+                                  "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 ");
+  EXPECT_EQ(validated.code, 2) << validated.text;
+  EXPECT_NE(validated.text.find("its last batch): 3 images do not split evenly"), std::string::npos) << validated.text;
   if (!distributed::kHasGloo)
     EXPECT_DAVI_ERROR(distributed::connect({.rank = 0, .size = 2}, c10::kCPU), "this build of davi has none");
 }

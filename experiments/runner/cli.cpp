@@ -168,7 +168,7 @@ static void print_auto_device(const Plan& plan) {
 
 int main(int argc, char** argv) {
   const std::string usage =
-      "usage: davi_run [--validate | --summary | --migrate-ids | --distribute runs|data] FILE.json | --list";
+      "usage: davi_run [--distribute runs|data] [--validate | --summary | --migrate-ids] FILE.json | --list";
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 1 && args[0] == "--list") {
     print_list(std::cout);
@@ -176,10 +176,10 @@ int main(int argc, char** argv) {
   }
   std::string flag = args.size() >= 2 ? args[0] : "";
   Distribute mode = Distribute::runs;
-  if (flag == "--distribute" && args.size() == 3 && (args[1] == "runs" || args[1] == "data")) {
+  if (flag == "--distribute" && args.size() >= 3 && (args[1] == "runs" || args[1] == "data")) {
     mode = args[1] == "runs" ? Distribute::runs : Distribute::data;
     args.erase(args.begin(), args.begin() + 2);
-    flag.clear();
+    flag = args.size() >= 2 ? args[0] : "";  // --validate after it checks the split of every batch too
   }
   const bool validate_only = flag == "--validate", summary_only = flag == "--summary", migrate = flag == "--migrate-ids";
   if (!(args.size() == 1 || (args.size() == 2 && (validate_only || summary_only || migrate)))) {

@@ -5,6 +5,7 @@
 //   davi_run --summary FILE.json   run nothing: write the summary and figure of the runs finished so far
 //   davi_run --migrate-ids FILE.json  one-off: move results made before the device entered run ids
 //   davi_run --list                every kind, policy and method with its options and defaults
+//   davi_run --distribute data --validate FILE.json  also checks that every batch splits over WORLD_SIZE
 // Under torchrun (RANK, WORLD_SIZE, ... set; docs/distributed.md), `davi_run [--distribute runs|data] FILE.json`
 // shares the work among the processes: each run to one process (runs, the default), or every run
 // data-parallel over all of them (data).

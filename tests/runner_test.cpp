@@ -1200,6 +1200,33 @@ TEST(Distributed, AKilledRankStopsTheJobWithOneLineAndARerunResumesToTheSameNumb
       EXPECT_PRED2(data_parallel_close, log_a[r][c], log_b[r][c]) << "row " << r << " column " << c;
 }
 
+TEST(Distributed, ASignalToOneRankStopsEveryRankAtTheSameStepWithOneCheckpoint) {
+  if (!distributed::kHasGloo) GTEST_SKIP() << "this build has no Gloo (Debian's LibTorch with libgloo-dev has it)";
+  Fixture f("distributed_signal");
+  f.experiment["method"] = json::array({f.experiment["method"][0]});
+  f.experiment["method"][0]["training"] = {{"steps", 100000}, {"log_every", 2}, {"checkpoint_every", 50000}};
+  const auto file = f.write(f.experiment);
+  const std::vector<std::string> args{"--distribute", "data", file.string()};
+  const int port = free_port();
+  const pid_t r0 = start_rank(args, 0, 2, port, f.dir / "rank0.log"), r1 = start_rank(args, 1, 2, port, f.dir / "rank1.log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (read_text(f.dir / "rank0.log").find("davi 1/") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(r1, SIGTERM);  // rank 1 alone
+  EXPECT_EQ(wait_for_exit(r1, 60), 128 + SIGTERM) << read_text(f.dir / "rank1.log");
+  EXPECT_EQ(wait_for_exit(r0, 60), 128 + SIGTERM) << read_text(f.dir / "rank0.log");
+  // Both stopped at one step, the one rank 0's checkpoint holds.
+  const auto step_of = [](const std::string& log) {
+    const auto at = log.find("SIGTERM at step ");
+    return at == std::string::npos ? std::string("(none)") : log.substr(at + 16, log.find(';', at) - at - 16);
+  };
+  const auto log0 = read_text(f.dir / "rank0.log"), log1 = read_text(f.dir / "rank1.log");
+  EXPECT_NE(step_of(log0), "(none)") << log0;
+  EXPECT_EQ(step_of(log0), step_of(log1)) << log0 << log1;
+  const auto id = runner::plan_experiment(f.experiment, file.string()).runs[0].context.run_id;
+  EXPECT_TRUE(fs::exists(f.dir / "out" / id / "train_state.pt"));
+}
+
 TEST(Distributed, UnevenBatchesAreRefusedBeforeAnyWorkAndGlooLessBuildsSaySo) {
   Fixture f("distributed_errors");
   f.experiment["evaluation"]["images"] = 7;  // the last batch holds 3 images

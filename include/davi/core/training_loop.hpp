@@ -169,9 +169,9 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
     if (leader) {
       write_text_atomically(dir / "train_log.csv", log);
       if (curve.every > 0) write_text_atomically(curve_path, curve_text);
+      std::fprintf(stderr, "%s: resumed %s at step %lld\n", label.c_str(), state_path.string().c_str(),
+                   static_cast<long long>(trainer.step()));
     }
-    if (leader) std::fprintf(stderr, "%s: resumed %s at step %lld\n", label.c_str(), state_path.string().c_str(),
-                 static_cast<long long>(trainer.step()));
   }
   const auto checkpoint = [&] {
     group.barrier();
@@ -233,12 +233,8 @@ TrainingRecord train_resumably(T& trainer, const TrainingLoopOptions& o, const s
     std::vector<double> means;
     if (log_row) {  // the only place the loop waits for the device (and, data-parallel, for the others)
       std::vector<at::Tensor> totals;
-      for (const auto& [name, sum] : sums) totals.push_back(sum.reshape({1}));
-      if (!group.alone() && !totals.empty()) {
-        std::vector<at::Tensor> all{at::cat(totals)};
-        group.sum_(all);
-        totals = all[0].div(group.size()).split(1);
-      }
+      for (const auto& [name, sum] : sums) totals.push_back(sum);
+      distributed::average_(group, totals);  // in place: the sums are zeroed once the row is written
       for (const auto& total : totals) means.push_back(total.template item<double>() / static_cast<double>(in_sums));
       for (std::size_t i = 0; i < means.size(); ++i) {
         if (std::isfinite(means[i])) continue;

@@ -52,7 +52,6 @@ class StoreGroup : public Group {
   StoreGroup(World world, c10::intrusive_ptr<c10d::Store> store) : Group(std::move(world)), store_(std::move(store)) {}
 
   void sum_(std::vector<at::Tensor>&) override { no_collectives(); }
-  void broadcast_(std::vector<at::Tensor>&, int) override { no_collectives(); }
   at::Tensor gather(const at::Tensor&) override { no_collectives(); }
   void barrier() override { no_collectives(); }
 
@@ -137,11 +136,6 @@ class C10dGroup final : public StoreGroup {
 
   void sum_(std::vector<at::Tensor>& tensors) override {
     on_device(tensors, [&](std::vector<at::Tensor>& here) { guarded([&] { group_->allreduce(here)->wait(); }); });
-  }
-  void broadcast_(std::vector<at::Tensor>& tensors, int root) override {
-    c10d::BroadcastOptions options;
-    options.rootRank = root;
-    on_device(tensors, [&](std::vector<at::Tensor>& here) { guarded([&] { group_->broadcast(here, options)->wait(); }); });
   }
   at::Tensor gather(const at::Tensor& tensor) override {
     std::vector<at::Tensor> input{tensor.to(device_).contiguous()};

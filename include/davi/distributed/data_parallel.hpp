@@ -31,7 +31,6 @@ class DataParallel {
   }
 
   Group& group() const { return *group_; }
-  const std::shared_ptr<Group>& shared_group() const { return group_; }
 
   /// The rows of a global batch of `global` this process holds; `what` names the option in the error.
   std::int64_t local_batch(std::int64_t global, const char* what = "batch_size") const {

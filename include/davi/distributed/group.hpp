@@ -1,6 +1,6 @@
 #pragma once
 // The collectives davi's data-parallel code needs, behind one small interface: a Group of processes that
-// sum tensors, broadcast them, gather them and wait for each other. A world of one (Solo) makes every call a
+// sum tensors, gather them and wait for each other. A world of one (Solo) makes every call a
 // no-op, so the library's code is the same with one process or many; c10d_group.hpp implements it on
 // LibTorch's own c10d process groups (Gloo on the CPU, NCCL on CUDA).
 #include <ATen/ATen.h>
@@ -27,8 +27,6 @@ class Group {
 
   /// Sums each tensor over the processes, in place (every process gets the sum).
   virtual void sum_(std::vector<at::Tensor>& tensors) = 0;
-  /// Overwrites each tensor with rank `root`'s.
-  virtual void broadcast_(std::vector<at::Tensor>& tensors, int root) = 0;
   /// Every process's `tensor` (same shape on all), concatenated along dimension 0 in rank order.
   virtual at::Tensor gather(const at::Tensor& tensor) = 0;
   /// Returns once every process has called it (within the collectives' time limit).
@@ -51,7 +49,6 @@ class Solo final : public Group {
  public:
   Solo() : Group(World{}) {}
   void sum_(std::vector<at::Tensor>&) override {}
-  void broadcast_(std::vector<at::Tensor>&, int) override {}
   at::Tensor gather(const at::Tensor& tensor) override { return tensor; }
   void barrier() override {}
   void wait_for_all(const std::string&) override {}

@@ -489,10 +489,8 @@ struct Output {
   std::string text;  // stdout and stderr
 };
 
-/// davi_run with `args`; `shell_prefix` (test-controlled, e.g. "ulimit -f 64; ") runs before it.
-Output run_davi(const std::vector<std::string>& args, const std::string& shell_prefix = "") {
-  std::string command = shell_prefix + DAVI_RUN_PATH;
-  for (const auto& a : args) command += " '" + a + "'";
+/// A shell command's exit code and output (the command is the test's own text).
+Output run_command(std::string command) {
   command += " 2>&1";
   Output out{0, ""};
   FILE* pipe = ::popen(command.c_str(), "r");
@@ -501,6 +499,13 @@ Output run_davi(const std::vector<std::string>& args, const std::string& shell_p
   const int status = ::pclose(pipe);
   out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
+}
+
+/// davi_run with `args`; `shell_prefix` (test-controlled, e.g. "ulimit -f 64; ") runs before it.
+Output run_davi(const std::vector<std::string>& args, const std::string& shell_prefix = "") {
+  std::string command = shell_prefix + DAVI_RUN_PATH;
+  for (const auto& a : args) command += " '" + a + "'";
+  return run_command(command);
 }
 
 /// Starts davi_run on `file` in the background (stdout discarded, stderr to `stderr_path`) and returns its
@@ -1162,6 +1167,32 @@ TEST(Distributed, ASweepShardedOverTwoProcessesWritesTheMetricsOfOneProcess) {  
   EXPECT_NE(log0.find("(5 of 5 runs finished)"), std::string::npos) << log0;
 }
 
+TEST(Distributed, TorchrunLaunchesASweepThatWritesTheMetricsOfOneProcess) {
+#ifndef DAVI_TORCHRUN
+  GTEST_SKIP() << "no torchrun found (PyPI's torch puts it in .venv-torch/bin: DAVI_TORCH=pip tools/davi deps)";
+#else
+  Fixture f("distributed_torchrun");
+  f.experiment["method"] = {"lift", "pinv", {{"name", "tikhonov"}, {"lambda", 0.01}}};
+  const auto [one_file, two_file] = run_one_process_and_prepare_two(f);
+  // torchrun serves the rendezvous store itself, in its own LibTorch's protocol: the pip build (the same
+  // LibTorch) joins it; LibTorch 1.13 cannot (docs/distributed.md), so rank 0 then serves davi's own store.
+  const std::string own_store = TORCH_VERSION_MAJOR < 2 ? "TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 " : "";
+  const auto launched = run_command(own_store + "DAVI_DIST_TIMEOUT=120 timeout 300 " DAVI_TORCHRUN
+                                    " --standalone --nproc-per-node=2 --no-python " DAVI_RUN_PATH " '" +
+                                    two_file.string() + "'");
+  ASSERT_EQ(launched.code, 0) << launched.text;
+  EXPECT_NE(launched.text.find("rank 1: ["), std::string::npos) << launched.text;
+  const auto plan = runner::plan_experiment(read_json(one_file), one_file.string());
+  for (const auto& run : plan.runs) {
+    const auto id = run.context.run_id;
+    EXPECT_EQ(reproducible_part(read_json(f.dir / "two" / id / "metrics.json")),
+              reproducible_part(read_json(f.dir / "one" / id / "metrics.json")))
+        << id;
+  }
+  EXPECT_TRUE(fs::exists(f.dir / "two" / "summary.md"));
+#endif
+}
+
 TEST(Distributed, AKilledRankStopsTheJobWithOneLineAndARerunResumesToTheSameNumbers) {
   if (!distributed::kHasGloo) GTEST_SKIP() << "this build has no Gloo (Debian's LibTorch with libgloo-dev has it)";
   Fixture f("distributed_kill");
@@ -1232,9 +1263,16 @@ TEST(Distributed, UnevenBatchesAreRefusedBeforeAnyWorkAndGlooLessBuildsSaySo) {
   f.experiment["evaluation"]["images"] = 7;  // the last batch holds 3 images
   const auto file = f.write(f.experiment);
   const auto plan = runner::plan_experiment(f.experiment, file.string());
-  EXPECT_DAVI_ERROR(runner::check_data_parallel(plan, 2), "evaluation.images (its last batch): 3 images do not split evenly over WORLD_SIZE 2");
-  EXPECT_DAVI_ERROR(runner::check_data_parallel(plan, 3), "method.batch_size: 4 images do not split evenly over WORLD_SIZE 3");
-  runner::check_data_parallel(plan, 1);
+  EXPECT_DAVI_ERROR(runner::check_data_parallel(plan, {.rank = 0, .size = 2}),
+                    "evaluation.images (its last batch): 3 images do not split evenly over WORLD_SIZE 2");
+  EXPECT_DAVI_ERROR(runner::check_data_parallel(plan, {.rank = 0, .size = 3}),
+                    "method.batch_size: 4 images do not split evenly over WORLD_SIZE 3");
+  runner::check_data_parallel(plan, {});
+  if (!distributed::kHasGloo) {
+    f.experiment["evaluation"]["images"] = 8;
+    EXPECT_DAVI_ERROR(runner::check_data_parallel(runner::plan_experiment(f.experiment, file.string()), {.rank = 0, .size = 2}),
+                      "data-parallel CPU runs need Gloo, which this build of davi lacks");
+  }
   // The command line refuses it too, before writing anything (exit 2, one line).
   const int port = free_port();
   const pid_t r0 = start_rank({"--distribute", "data", file.string()}, 0, 2, port, f.dir / "rank0.log");
@@ -1248,6 +1286,109 @@ TEST(Distributed, UnevenBatchesAreRefusedBeforeAnyWorkAndGlooLessBuildsSaySo) {
   EXPECT_NE(validated.text.find("its last batch): 3 images do not split evenly"), std::string::npos) << validated.text;
   if (!distributed::kHasGloo)
     EXPECT_DAVI_ERROR(distributed::connect({.rank = 0, .size = 2}, c10::kCPU), "this build of davi has none");
+}
+
+/// A job of ONE process that still joins a c10d process group on `device` (Gloo for the CPU, NCCL for CUDA;
+/// distributed::join, where connect() would give Solo) runs every collective through that backend: its
+/// sums and gathers return their input, and a data-parallel DAVI training and evaluation gives the numbers
+/// of the plain one-process run, exactly where the device is deterministic (the CPU at one thread), else to
+/// data-parallel tolerance (cuDNN's backward kernels may sum in another order from run to run).
+void expect_a_one_rank_process_group_to_give_the_numbers_of_one_process(const std::string& device_name) {
+  const auto device = select_device(device_name);
+  Fixture f("one_rank_" + device_type_name(device));
+  f.experiment["device"] = device_name;
+  auto& davi_method = f.experiment["method"][0];
+  davi_method["training"] = {{"steps", 4}, {"log_every", 2}, {"checkpoint_every", 2}};
+  davi_method["ema"] = {{"update_after_step", 0}, {"update_every", 1}};
+  davi_method["curve"] = {{"every", 2}, {"images", 4}};
+  const auto plan_into = [&](const std::string& output) {
+    auto experiment = f.experiment;
+    experiment["output"] = (f.dir / output).string();
+    return runner::plan_experiment(experiment, f.write(experiment, output + ".json").string());
+  };
+  const auto alone = plan_into("alone"), grouped = plan_into("grouped");
+  ASSERT_EQ(runner::execute(alone), 0);
+
+  const auto terminate_before = std::get_terminate();  // join() reports a lost peer through std::terminate
+  {
+    const auto group = distributed::join({.rank = 0, .size = 1, .master_port = free_port()}, device);
+    ASSERT_FALSE(group->is_solo());
+    std::vector<at::Tensor> sums{at::arange(5, at::TensorOptions().dtype(at::kFloat).device(device))};
+    group->sum_(sums);
+    EXPECT_TRUE(at::equal(sums[0].cpu(), at::arange(5, at::kFloat)));
+    EXPECT_TRUE(at::equal(group->gather(sums[0]).cpu(), at::arange(5, at::kFloat)));
+    EXPECT_TRUE(distributed::any(*group, true));
+    EXPECT_FALSE(distributed::any(*group, false));
+    group->barrier();
+    ASSERT_EQ(runner::execute(grouped, group, runner::Distribute::data), 0);
+  }
+  std::set_terminate(terminate_before);
+
+  const bool exact = device.is_cpu();
+  const auto expect_same = [&](double a, double b, const std::string& what) {
+    if (exact)
+      EXPECT_EQ(a, b) << what;
+    else
+      EXPECT_PRED2(data_parallel_close, a, b) << what;
+  };
+  for (const auto& run : alone.runs) {
+    const auto id = run.context.run_id;
+    const auto a = read_json(f.dir / "alone" / id / "metrics.json"), b = read_json(f.dir / "grouped" / id / "metrics.json");
+    EXPECT_EQ(b["environment"]["processes"], 1);
+    ASSERT_FALSE(a["metrics"].empty());
+    for (const auto& [name, value] : a["metrics"].items())
+      expect_same(value.get<double>(), b["metrics"][name].get<double>(), id + " " + name);
+  }
+  const auto davi_dir = alone.runs[0].context.run_id;
+  for (const char* file : {"train_log.csv", "curve.csv"}) {
+    const auto a = csv_numbers(f.dir / "alone" / davi_dir / file), b = csv_numbers(f.dir / "grouped" / davi_dir / file);
+    ASSERT_EQ(a.size(), b.size()) << file;
+    ASSERT_GE(a.size(), 2u) << file;
+    const std::size_t first = std::string(file) == "curve.csv" ? 2 : 1;  // after the step (and training seconds)
+    for (std::size_t r = 0; r < a.size(); ++r)
+      for (std::size_t c = first; c < a[r].size(); ++c)
+        expect_same(a[r][c], b[r][c], std::string(file) + " row " + std::to_string(r) + " column " + std::to_string(c));
+  }
+}
+
+TEST(Distributed, AOneRankGlooGroupRunsItsCollectivesAndGivesTheNumbersOfOneProcess) {
+  if (!distributed::kHasGloo) GTEST_SKIP() << "this build has no Gloo (Debian's LibTorch with libgloo-dev has it)";
+  expect_a_one_rank_process_group_to_give_the_numbers_of_one_process("cpu");
+}
+
+// The NCCL path's proof on a machine with one GPU (tools/cuda_smoke runs it): NCCL refuses two ranks on one
+// device, so one rank is what a single GPU can check; several GPUs are untested (docs/distributed.md).
+TEST(Distributed, AOneRankNcclGroupRunsItsCollectivesAndGivesTheNumbersOfOneProcess) {
+  if (!distributed::kHasNccl) GTEST_SKIP() << "this build has no NCCL (a CUDA build of LibTorch 2.x has it: DAVI_TORCH=pip)";
+  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device visible to LibTorch " TORCH_VERSION;
+  apply_cuda_options({});  // TF32 off
+  expect_a_one_rank_process_group_to_give_the_numbers_of_one_process("cuda");
+}
+
+TEST(Distributed, DataParallelCudaRunsNeedNcclOneGpuPerProcessAndOneDeviceTypePerFile) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device visible to LibTorch " TORCH_VERSION;
+  Fixture f("distributed_cuda_errors");
+  const auto plan_with = [&](const json& sweep_or_device) {
+    auto experiment = f.experiment;
+    if (sweep_or_device.is_string())
+      experiment["device"] = sweep_or_device;
+    else
+      experiment["sweep"] = {{"device", sweep_or_device}};
+    return runner::plan_experiment(experiment, (f.dir / "exp.json").string());
+  };
+  const distributed::World two_here{.rank = 0, .size = 2, .local_rank = 0, .local_size = 1};
+  if (!distributed::kHasNccl) {
+    EXPECT_DAVI_ERROR(runner::check_data_parallel(plan_with("cuda"), two_here), "need NCCL, which this build of davi lacks");
+    return;
+  }
+  runner::check_data_parallel(plan_with("cuda"), two_here);
+  EXPECT_DAVI_ERROR(runner::check_data_parallel(plan_with("cuda:0"), {.rank = 0, .size = 2, .local_size = 2}),
+                    "device: \"cuda:0\" names one GPU for every process of this machine");
+  EXPECT_DAVI_ERROR(runner::check_data_parallel(plan_with(json{"cuda", "cpu"}), two_here),
+                    "share one process group, so one device type (the first is cuda)");
+  const int gpus = cuda_device_count();
+  EXPECT_DAVI_ERROR(runner::check_data_parallel(plan_with("cuda"), {.rank = 0, .size = gpus + 1, .local_size = gpus + 1}),
+                    "and NCCL needs one GPU per process");
 }
 
 }  // namespace

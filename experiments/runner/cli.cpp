@@ -127,32 +127,72 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
   return 0;
 }
 
-void check_data_parallel(const Plan& plan, int processes) {
-  if (processes == 1) return;
-  const auto check = [&](const PlannedRun& run, const char* key, std::int64_t rows) {
+/// Refuses a batch of `run` that does not split evenly over `processes`.
+static void check_batches_split(const PlannedRun& run, int processes) {
+  const auto& c = run.context.resolved;
+  const auto check = [&](const char* key, std::int64_t rows) {
     DAVI_CHECK(rows % processes == 0, "run ", run.context.run_id, ": ", key, ": ", rows, " images do not split ",
                "evenly over WORLD_SIZE ", processes, " processes (davi_run --distribute data); use a multiple of ",
                processes);
   };
+  const auto number = [&](const nlohmann::json::json_pointer& at) -> std::int64_t {
+    return c.contains(at) && c.at(at).is_number_integer() ? c.at(at).get<std::int64_t>() : 0;
+  };
+  using P = nlohmann::json::json_pointer;
+  for (const auto& [key, pointer] : {std::pair{"method.batch_size", P("/method/batch_size")},
+                                     std::pair{"training.batch_size", P("/training/batch_size")}})
+    if (const auto rows = number(pointer); rows > 0) check(key, rows);
+  if (const auto batch = number(P("/evaluation/batch_size")), images = number(P("/evaluation/images"));
+      batch > 0 && images > 0) {
+    check("evaluation.batch_size", std::min(batch, images));
+    if (images % batch != 0) check("evaluation.images (its last batch)", images % batch);
+  }
+}
+
+/// Refuses a device of `run` that the job's process group cannot serve: another type than `first_device`
+/// (one group serves the file), a backend this build lacks, or a GPU shared by processes (NCCL needs one
+/// each).
+static void check_process_group(const PlannedRun& run, const distributed::World& world, const std::string& first_device) {
+  const auto written = run.context.resolved.value("device", "cpu");
+  const auto device = device_type_name(written);
+  const auto& id = run.context.run_id;
+  DAVI_CHECK(device == first_device, "run ", id, ": device: ", written, ": the data-parallel runs of one file share ",
+             "one process group, so one device type (the first is ", first_device, "); split the file, or run it ",
+             "with --distribute runs");
+  if (device == "cpu") {
+    DAVI_CHECK(distributed::kHasGloo, "run ", id, ": data-parallel CPU runs need Gloo, which this build of davi lacks ",
+               "(Debian's LibTorch with libgloo-dev has it: tools/davi); use --distribute runs, or one process");
+    return;
+  }
+  DAVI_CHECK(distributed::kHasNccl, "run ", id, ": device: ", written, ": data-parallel CUDA runs need NCCL, which ",
+             "this build of davi lacks (a CUDA build of LibTorch 2.x has it: DAVI_TORCH=pip); run them with ",
+             "--distribute runs (one run per GPU) or on the CPU");
+  DAVI_CHECK(world.local_size == 1 || run.device_as_written == "cuda" || run.device_as_written == "auto", "run ", id,
+             ": device: \"", run.device_as_written, "\" names one GPU for every process of this machine, and NCCL ",
+             "needs one GPU per process; write \"cuda\" (each process then uses cuda:LOCAL_RANK)");
+  const int gpus = cuda_device_count();
+  DAVI_CHECK(world.local_size <= gpus, "run ", id, ": ", world.local_size, " processes on this machine ",
+             "(LOCAL_WORLD_SIZE) but ", gpus, " CUDA device", gpus == 1 ? "" : "s", " visible, and NCCL needs one GPU ",
+             "per process; start at most ", gpus, " per machine");
+}
+
+void check_data_parallel(const Plan& plan, const distributed::World& world) {
+  if (world.size == 1) return;
+  std::string first_device;  // the device type of the first data-parallel run: one process group serves all
   for (const auto& run : plan.runs) {
     if (!run.data_parallel) continue;
-    const auto& c = run.context.resolved;
-    DAVI_CHECK(device_type_name(c.value("device", "cpu")) == "cpu", "run ", run.context.run_id, ": device: ",
-               c.value("device", "cpu"), ": data-parallel CUDA runs need NCCL, which davi does not connect yet; run ",
-               "them with --distribute runs (one run per GPU) or on the CPU");
-    const auto number = [&](const nlohmann::json::json_pointer& at) -> std::int64_t {
-      return c.contains(at) && c.at(at).is_number_integer() ? c.at(at).get<std::int64_t>() : 0;
-    };
-    using P = nlohmann::json::json_pointer;
-    for (const auto& [key, pointer] : {std::pair{"method.batch_size", P("/method/batch_size")},
-                                       std::pair{"training.batch_size", P("/training/batch_size")}})
-      if (const auto rows = number(pointer); rows > 0) check(run, key, rows);
-    if (const auto batch = number(P("/evaluation/batch_size")), images = number(P("/evaluation/images"));
-        batch > 0 && images > 0) {
-      check(run, "evaluation.batch_size", std::min(batch, images));
-      if (images % batch != 0) check(run, "evaluation.images (its last batch)", images % batch);
-    }
+    check_batches_split(run, world.size);
+    if (first_device.empty()) first_device = device_type_name(run.context.resolved.value("device", "cpu"));
+    check_process_group(run, world, first_device);
   }
+}
+
+/// The device of the plan's data-parallel runs (one type for all: check_data_parallel), this rank's own GPU
+/// for CUDA; the CPU when there are none.
+static c10::Device collective_device(const Plan& plan) {
+  for (const auto& run : plan.runs)
+    if (run.data_parallel) return select_device(run.context.resolved.value("device", "cpu"));
+  return c10::kCPU;
 }
 
 /// One line saying what "device": "auto" chose here, when any run of the plan asked for it.
@@ -203,7 +243,7 @@ int main(int argc, char** argv) {
     thread_sharers() = world.local_size;  // threads = 0: this machine's threads, divided among its ranks
     local_process_index() = world.local_rank;  // "cuda": this rank's own GPU
     plan = plan_experiment(read_json_file(path), path, /*check_outputs=*/!migrate);
-    if (mode == Distribute::data) check_data_parallel(plan, world.size);
+    if (mode == Distribute::data) check_data_parallel(plan, world);
   } catch (const Error& e) {
     return report(e, 2);
   } catch (const std::exception& e) {  // anything else a check missed (LibTorch, the JSON library): still one line
@@ -242,7 +282,7 @@ int main(int argc, char** argv) {
       if (count.migrated > 0) write_summary_and_figure(plan);
       return count.skipped > 0 ? 1 : 0;
     }
-    group = distributed::connect(world, c10::kCPU, /*collectives=*/mode == Distribute::data);
+    group = distributed::connect(world, collective_device(plan), /*collectives=*/mode == Distribute::data);
     return leave(execute(plan, group, mode));
   } catch (const Interrupted& e) {  // SIGINT or SIGTERM during training: its state was saved first
     return leave(report(e, 128 + e.signal), e.what());

@@ -1,13 +1,15 @@
 #pragma once
 // Group (group.hpp) on LibTorch's c10d: rendezvous through a TCPStore on MASTER_ADDR:MASTER_PORT (rank 0
-// serves it), which alone carries a sharded sweep (StoreGroup), then ProcessGroupGloo for the collectives of
-// data-parallel work on CPU tensors (C10dGroup). The concrete process group is held and called directly
-// (allreduce(...)->wait()), which both LibTorch 1.13 (groups derive from ProcessGroup) and 2.x (from
-// c10d::Backend) accept.
+// serves it), which alone carries a sharded sweep (StoreGroup), then a process group for the collectives of
+// data-parallel work (C10dGroup): ProcessGroupGloo for CPU tensors, ProcessGroupNCCL for CUDA tensors. The
+// concrete process group is held and called directly (allreduce(...)->wait()), which both LibTorch 1.13
+// (groups derive from ProcessGroup) and 2.x (from c10d::Backend) accept.
 //
 // Gloo's headers must be the ones the LibTorch was built with: Debian's libgloo-dev for Debian's LibTorch
-// (CMake then defines DAVI_WITH_GLOO and USE_C10D_GLOO). PyPI's wheel ships no Gloo headers, so there
-// connect() refuses data-parallel work with a message saying so; sharded sweeps work.
+// (CMake then defines DAVI_WITH_GLOO and USE_C10D_GLOO). PyPI's wheel ships no Gloo headers but does ship
+// ProcessGroupNCCL's, and nccl.h comes with its CUDA libraries (CMake then defines DAVI_WITH_NCCL and
+// USE_C10D_NCCL). Where a backend is missing, join() refuses data-parallel work on that device with a
+// message saying so; sharded sweeps work in every build.
 #include <chrono>
 #include <cstdlib>
 #include <atomic>
@@ -27,12 +29,23 @@
 #if defined(DAVI_WITH_GLOO)
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
+#if defined(DAVI_WITH_NCCL)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 namespace davi::distributed {
 
 /// Whether this build can connect CPU processes (Gloo).
 inline constexpr bool kHasGloo =
 #if defined(DAVI_WITH_GLOO)
+    true;
+#else
+    false;
+#endif
+
+/// Whether this build can connect CUDA processes (NCCL).
+inline constexpr bool kHasNccl =
+#if defined(DAVI_WITH_NCCL)
     true;
 #else
     false;
@@ -111,8 +124,9 @@ class StoreGroup : public Group {
  private:
   [[noreturn]] void no_collectives() const {
     ::davi::detail::fail("distributed: this job's processes share no process group (",
-                         kHasGloo ? "a sharded sweep" : "this build has no Gloo",
-                         "); data-parallel work needs davi_run --distribute data in a build with Gloo");
+                         kHasGloo || kHasNccl ? "a sharded sweep" : "this build has neither Gloo nor NCCL",
+                         "); data-parallel work needs davi_run --distribute data in a build with Gloo (CPU) or "
+                         "NCCL (CUDA)");
   }
   static std::string key(const std::string& what, int r) { return what + "/" + std::to_string(r); }
   std::vector<std::string> keys(const std::string& what) const {
@@ -125,7 +139,7 @@ class StoreGroup : public Group {
   c10::intrusive_ptr<c10d::Store> store_;
 };
 
-#if defined(DAVI_WITH_GLOO)
+#if defined(DAVI_WITH_GLOO) || defined(DAVI_WITH_NCCL)
 /// A Group over one c10d process group whose collectives take tensors on `device`.
 template <class ProcessGroupT>
 class C10dGroup final : public StoreGroup {
@@ -144,7 +158,12 @@ class C10dGroup final : public StoreGroup {
     guarded([&] { group_->allgather(output, input)->wait(); });
     return at::cat(output[0]).to(tensor.device());
   }
-  void barrier() override { guarded([&] { group_->barrier()->wait(); }); }
+  /// A one-number all-reduce: unlike c10d's barrier, NCCL's then needs no guess of each rank's device.
+  void barrier() override {
+    std::vector<at::Tensor> token{at::zeros({1}, at::TensorOptions().device(device_))};
+    sum_(token);
+    (void)token[0].item<float>();  // NCCL's wait() only orders the device's stream; this waits for the sum
+  }
 
  private:
   /// Runs `collective` on contiguous copies on the group's device where a tensor is elsewhere.
@@ -193,17 +212,43 @@ inline void report_lost_peers(const World& world) {
   });
 }
 
-/// Joins the job described by `world`: the Solo group for a world of one; else the rendezvous at
-/// MASTER_ADDR:MASTER_PORT, and with `collectives` a Gloo process group for tensors on `device` (the CPU),
-/// without them a StoreGroup (a sharded sweep, in every build). One line on failure.
-inline std::shared_ptr<Group> connect(const World& world, c10::Device device, bool collectives = true) {
-  if (world.alone()) return solo();
+/// The process group for collectives on `device` (Gloo for the CPU, NCCL for CUDA) over `store`; join() has
+/// checked that this build has it.
+inline std::shared_ptr<Group> process_group(const World& world, const c10::intrusive_ptr<c10d::Store>& store,
+                                            const c10::intrusive_ptr<c10d::Store>& ours, c10::Device device) {
+#if defined(DAVI_WITH_NCCL)
+  if (device.is_cuda()) {
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = collective_timeout();
+    auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, world.rank, world.size, options);
+    return std::make_shared<C10dGroup<c10d::ProcessGroupNCCL>>(world, ours, std::move(group), device);
+  }
+#endif
+#if defined(DAVI_WITH_GLOO)
+  if (device.is_cpu()) {
+    auto options = c10d::ProcessGroupGloo::Options::create(collective_timeout());
+    const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
+    options->devices.push_back(interface ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
+                                         : c10d::ProcessGroupGloo::createDefaultDevice());
+    auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, world.rank, world.size, options);
+    return std::make_shared<C10dGroup<c10d::ProcessGroupGloo>>(world, ours, std::move(group), device);
+  }
+#endif
+  ::davi::detail::fail("distributed: this build has no process group for ", device.str());
+}
+
+/// Joins the job described by `world` through the rendezvous at MASTER_ADDR:MASTER_PORT, even a world of
+/// one (a test's way to run a backend's collectives in one process): with `collectives` a process group for
+/// tensors on `device` (Gloo: the CPU; NCCL: this rank's GPU), without them a StoreGroup (a sharded sweep,
+/// in every build). One line on failure.
+inline std::shared_ptr<Group> join(const World& world, c10::Device device, bool collectives = true) {
   if (collectives) {
-    DAVI_CHECK(device.is_cpu(), "distributed: ", device.str(), " processes need NCCL, which davi does not connect yet; "
-               "run data-parallel work on the CPU, or one run per process (--distribute runs)");
-    DAVI_CHECK(kHasGloo, "distributed: data-parallel work over ", world.size, " processes needs Gloo, and this build "
-               "of davi has none (CPU process groups need the Gloo headers LibTorch was built with: Debian's LibTorch "
-               "with libgloo-dev; PyPI's wheel ships none); use --distribute runs, or one process");
+    DAVI_CHECK(device.is_cuda() ? kHasNccl : kHasGloo, "distributed: data-parallel work on ", device.str(), " needs ",
+               device.is_cuda() ? "NCCL" : "Gloo", ", and this build of davi has none (",
+               device.is_cuda() ? "NCCL needs a CUDA build of LibTorch 2.x: PyPI's wheel, DAVI_TORCH=pip"
+                                : "CPU process groups need the Gloo headers LibTorch was built with: Debian's "
+                                  "LibTorch with libgloo-dev; PyPI's wheel ships none",
+               "); use --distribute runs, or one process");
   }
   // torchrun's agent already serves a store at MASTER_ADDR:MASTER_PORT (and says so); then every rank is
   // its client. Keys are prefixed by torchrun's restart count, so a restarted job never reads the last
@@ -227,22 +272,19 @@ inline std::shared_ptr<Group> connect(const World& world, c10::Device device, bo
     store_options.timeout = collective_timeout();
     auto store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
     auto ours = c10::make_intrusive<c10d::PrefixStore>(prefix + "/run", store);
-#if defined(DAVI_WITH_GLOO)
-    if (collectives) {
-      auto options = c10d::ProcessGroupGloo::Options::create(collective_timeout());
-      const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
-      options->devices.push_back(interface ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
-                                           : c10d::ProcessGroupGloo::createDefaultDevice());
-      auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>(prefix + "/gloo", store),
-                                                               world.rank, world.size, options);
-      return std::make_shared<C10dGroup<c10d::ProcessGroupGloo>>(world, ours, std::move(group), device);
-    }
-#endif
-    return std::make_shared<StoreGroup>(world, ours);
+    if (!collectives) return std::make_shared<StoreGroup>(world, ours);
+    return process_group(world, c10::make_intrusive<c10d::PrefixStore>(prefix + "/collectives", store), ours, device);
+  } catch (const Error&) {
+    throw;
   } catch (const std::exception& e) {
     ::davi::detail::fail("distributed: rank ", world.rank, " of ", world.size, " could not join the job at ",
                          world.master_addr, ":", world.master_port, ": ", first_line(e.what()));
   }
+}
+
+/// Joins the job described by `world`: the Solo group for a world of one, else join() above.
+inline std::shared_ptr<Group> connect(const World& world, c10::Device device, bool collectives = true) {
+  return world.alone() ? solo() : join(world, device, collectives);
 }
 
 }  // namespace davi::distributed

@@ -24,6 +24,9 @@ class Group {
   int rank() const { return world_.rank; }
   int size() const { return world_.size; }
   bool alone() const { return world_.size == 1; }
+  /// Whether every collective is a no-op (Solo): the helpers below then skip even their copies. A process
+  /// group of one rank is not, so a test can run a backend's collectives in one process.
+  virtual bool is_solo() const { return false; }
 
   /// Sums each tensor over the processes, in place (every process gets the sum).
   virtual void sum_(std::vector<at::Tensor>& tensors) = 0;
@@ -48,6 +51,7 @@ class Group {
 class Solo final : public Group {
  public:
   Solo() : Group(World{}) {}
+  bool is_solo() const override { return true; }
   void sum_(std::vector<at::Tensor>&) override {}
   at::Tensor gather(const at::Tensor& tensor) override { return tensor; }
   void barrier() override {}
@@ -65,7 +69,7 @@ inline std::shared_ptr<Group> solo() {
 /// dtype and device, in practice one), summed, divided by the world size and copied back. This is how the
 /// gradients of an optimiser are averaged before clipping and the step.
 inline void average_(Group& group, const std::vector<at::Tensor>& tensors) {
-  if (group.alone() || tensors.empty()) return;
+  if (group.is_solo() || tensors.empty()) return;
   std::vector<at::Tensor> flat;
   flat.reserve(tensors.size());
   for (const auto& t : tensors) flat.push_back(t.reshape({-1}));
@@ -83,7 +87,7 @@ inline void average_(Group& group, const std::vector<at::Tensor>& tensors) {
 /// The defined gradients of `parameters`, averaged over the processes (a parameter without a gradient on
 /// one process must have none on all: the same code runs everywhere).
 inline void average_gradients(Group& group, const std::vector<at::Tensor>& parameters) {
-  if (group.alone()) return;
+  if (group.is_solo()) return;
   std::vector<at::Tensor> grads;
   for (const auto& p : parameters)
     if (p.grad().defined()) grads.push_back(p.grad());
@@ -92,7 +96,7 @@ inline void average_gradients(Group& group, const std::vector<at::Tensor>& param
 
 /// Whether `flag` is true on any process (one tiny collective).
 inline bool any(Group& group, bool flag) {
-  if (group.alone()) return flag;
+  if (group.is_solo()) return flag;
   std::vector<at::Tensor> t{at::full({1}, flag ? 1.0 : 0.0, at::kDouble)};
   group.sum_(t);
   return t[0].item<double>() > 0;

@@ -34,9 +34,11 @@ int execute(const Plan& plan);
 /// The same, shared among the processes of `world` (rank 0 writes the summary once every process is done).
 int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, Distribute mode);
 
-/// Refuses, before any work, a plan that cannot run data-parallel over `processes`: a batch (training or
-/// evaluation, including an evaluation's last, partial batch) that does not split evenly.
-void check_data_parallel(const Plan& plan, int processes);
+/// Refuses, before any work, a plan that cannot run data-parallel over the processes of `world`: a batch
+/// (training or evaluation, including an evaluation's last, partial batch) that does not split evenly; a
+/// device this build has no process group for (Gloo: CPU, NCCL: CUDA); CPU and CUDA runs in one file; one
+/// GPU named for every process, or more processes on a machine than GPUs.
+void check_data_parallel(const Plan& plan, const distributed::World& world);
 
 /// The experiment's summary tables and figure, over the runs finished so far (inverse problems only).
 void write_summary_and_figure(const Plan& plan);

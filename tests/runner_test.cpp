@@ -1082,6 +1082,44 @@ std::vector<std::vector<double>> csv_numbers(const fs::path& path) {
 /// (whose first steps move each weight by about lr whatever its gradient's size) keep near that size.
 bool data_parallel_close(double a, double b) { return std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(a)); }
 
+/// The fixture's DAVI trained 6 steps (logs, checkpoints and a learning curve on the way; the EMA updated
+/// every step, so the samples depend on each) and evaluated on 6 images: batches of 4 and 2, both of which
+/// split over 2 processes.
+void train_briefly_with_a_curve(json& experiment) {
+  auto& davi_method = experiment["method"][0];
+  davi_method["training"] = {{"steps", 6}, {"log_every", 2}, {"checkpoint_every", 2}};
+  davi_method["ema"] = {{"update_after_step", 0}, {"update_every", 1}};
+  davi_method["curve"] = {{"every", 3}, {"images", 4}};
+  experiment["evaluation"]["images"] = 6;
+}
+
+/// The outputs `a` and `b` of one plan (its first run DAVI with a learning curve) hold the same numbers as
+/// `same(x, y, what)` judges them: every metric of every run, and every value of the DAVI run's
+/// train_log.csv and curve.csv but the times; `b`'s metrics.json records `processes`.
+void expect_the_same_numbers(const runner::Plan& plan, const fs::path& a, const fs::path& b, int processes,
+                             const std::function<void(double, double, const std::string&)>& same) {
+  for (const auto& run : plan.runs) {
+    const auto id = run.context.run_id;
+    const auto ma = read_json(a / id / "metrics.json"), mb = read_json(b / id / "metrics.json");
+    EXPECT_EQ(mb["environment"]["processes"], processes);
+    ASSERT_FALSE(ma["metrics"].empty()) << id;
+    for (const auto& [name, value] : ma["metrics"].items())
+      same(value.get<double>(), mb["metrics"][name].get<double>(), id + " " + name);
+  }
+  const auto davi_dir = plan.runs[0].context.run_id;
+  for (const std::string file : {"train_log.csv", "curve.csv"}) {
+    const auto ra = csv_numbers(a / davi_dir / file), rb = csv_numbers(b / davi_dir / file);
+    ASSERT_EQ(ra.size(), rb.size()) << file;
+    ASSERT_GE(ra.size(), 3u) << file;
+    const std::size_t first = file == "curve.csv" ? 2 : 1;  // after the step (and training seconds)
+    for (std::size_t r = 0; r < ra.size(); ++r) {
+      ASSERT_EQ(ra[r].size(), rb[r].size()) << file;
+      for (std::size_t c = first; c < ra[r].size(); ++c)
+        same(ra[r][c], rb[r][c], file + " row " + std::to_string(r) + " column " + std::to_string(c));
+    }
+  }
+}
+
 /// The fixture's experiment as one.json and two.json (outputs one/ and two/), one.json run by one process
 /// (its exit code checked); returns the two files, for a run of two.json by two processes to compare with.
 std::pair<fs::path, fs::path> run_one_process_and_prepare_two(const Fixture& f) {
@@ -1103,37 +1141,17 @@ void expect_both_ranks_succeeded(const std::pair<int, int>& codes, const fs::pat
 TEST(Distributed, DataParallelTrainingAndEvaluationOnTwoProcessesGiveTheNumbersOfOneProcess) {
   if (!distributed::kHasGloo) GTEST_SKIP() << "this build has no Gloo (Debian's LibTorch with libgloo-dev has it)";
   Fixture f("distributed_data");
-  auto& davi_method = f.experiment["method"][0];
-  davi_method["training"] = {{"steps", 6}, {"log_every", 2}, {"checkpoint_every", 2}};
-  davi_method["ema"] = {{"update_after_step", 0}, {"update_every", 1}};  // the samples depend on every step
-  davi_method["curve"] = {{"every", 3}, {"images", 4}};
-  f.experiment["evaluation"]["images"] = 6;  // batches of 4 and 2: both split over 2 processes
+  train_briefly_with_a_curve(f.experiment);
   const auto [one_file, two_file] = run_one_process_and_prepare_two(f);
   expect_both_ranks_succeeded(run_two_ranks({"--distribute", "data", two_file.string()}, f.dir), f.dir);
   ASSERT_FALSE(HasFailure());
 
   const auto plan = runner::plan_experiment(read_json(one_file), one_file.string());
-  for (const auto& run : plan.runs) {
-    const auto id = run.context.run_id;
-    const auto a = read_json(f.dir / "one" / id / "metrics.json"), b = read_json(f.dir / "two" / id / "metrics.json");
-    EXPECT_EQ(b["environment"]["processes"], 2);
-    for (const auto& [name, value] : a["metrics"].items())
-      EXPECT_PRED2(data_parallel_close, value.get<double>(), b["metrics"][name].get<double>()) << id << " " << name;
-  }
-  const auto davi_dir = plan.runs[0].context.run_id;
-  for (const char* file : {"train_log.csv", "curve.csv"}) {
-    const auto a = csv_numbers(f.dir / "one" / davi_dir / file), b = csv_numbers(f.dir / "two" / davi_dir / file);
-    ASSERT_EQ(a.size(), b.size()) << file;
-    ASSERT_GE(a.size(), 3u) << file;
-    const std::size_t first = std::string(file) == "curve.csv" ? 2 : 1;  // after the step (and training seconds)
-    for (std::size_t r = 0; r < a.size(); ++r) {
-      ASSERT_EQ(a[r].size(), b[r].size()) << file;
-      for (std::size_t c = first; c < a[r].size(); ++c)
-        EXPECT_PRED2(data_parallel_close, a[r][c], b[r][c]) << file << " row " << r << " column " << c;
-    }
-  }
+  expect_the_same_numbers(plan, f.dir / "one", f.dir / "two", 2, [](double a, double b, const std::string& what) {
+    EXPECT_PRED2(data_parallel_close, a, b) << what;
+  });
   // The step actually trained: the logged loss changes.
-  const auto log = csv_numbers(f.dir / "two" / davi_dir / "train_log.csv");
+  const auto log = csv_numbers(f.dir / "two" / plan.runs[0].context.run_id / "train_log.csv");
   EXPECT_NE(log.front()[1], log.back()[1]);
   // Rank 0 alone wrote the summary; rank 1 said nothing of its own runs.
   EXPECT_TRUE(fs::exists(f.dir / "two" / "summary.md"));
@@ -1297,10 +1315,7 @@ void expect_a_one_rank_process_group_to_give_the_numbers_of_one_process(const st
   const auto device = select_device(device_name);
   Fixture f("one_rank_" + device_type_name(device));
   f.experiment["device"] = device_name;
-  auto& davi_method = f.experiment["method"][0];
-  davi_method["training"] = {{"steps", 4}, {"log_every", 2}, {"checkpoint_every", 2}};
-  davi_method["ema"] = {{"update_after_step", 0}, {"update_every", 1}};
-  davi_method["curve"] = {{"every", 2}, {"images", 4}};
+  train_briefly_with_a_curve(f.experiment);
   const auto plan_into = [&](const std::string& output) {
     auto experiment = f.experiment;
     experiment["output"] = (f.dir / output).string();
@@ -1309,8 +1324,11 @@ void expect_a_one_rank_process_group_to_give_the_numbers_of_one_process(const st
   const auto alone = plan_into("alone"), grouped = plan_into("grouped");
   ASSERT_EQ(runner::execute(alone), 0);
 
-  const auto terminate_before = std::get_terminate();  // join() reports a lost peer through std::terminate
   {
+    struct KeepTerminateHandler {  // join() reports a lost peer through std::terminate: not this test's business
+      std::terminate_handler before = std::get_terminate();
+      ~KeepTerminateHandler() { std::set_terminate(before); }
+    } keep;
     const auto group = distributed::join({.rank = 0, .size = 1, .master_port = free_port()}, device);
     ASSERT_FALSE(group->is_solo());
     std::vector<at::Tensor> sums{at::arange(5, at::TensorOptions().dtype(at::kFloat).device(device))};
@@ -1322,33 +1340,14 @@ void expect_a_one_rank_process_group_to_give_the_numbers_of_one_process(const st
     group->barrier();
     ASSERT_EQ(runner::execute(grouped, group, runner::Distribute::data), 0);
   }
-  std::set_terminate(terminate_before);
 
   const bool exact = device.is_cpu();
-  const auto expect_same = [&](double a, double b, const std::string& what) {
+  expect_the_same_numbers(alone, f.dir / "alone", f.dir / "grouped", 1, [&](double a, double b, const std::string& what) {
     if (exact)
       EXPECT_EQ(a, b) << what;
     else
       EXPECT_PRED2(data_parallel_close, a, b) << what;
-  };
-  for (const auto& run : alone.runs) {
-    const auto id = run.context.run_id;
-    const auto a = read_json(f.dir / "alone" / id / "metrics.json"), b = read_json(f.dir / "grouped" / id / "metrics.json");
-    EXPECT_EQ(b["environment"]["processes"], 1);
-    ASSERT_FALSE(a["metrics"].empty());
-    for (const auto& [name, value] : a["metrics"].items())
-      expect_same(value.get<double>(), b["metrics"][name].get<double>(), id + " " + name);
-  }
-  const auto davi_dir = alone.runs[0].context.run_id;
-  for (const char* file : {"train_log.csv", "curve.csv"}) {
-    const auto a = csv_numbers(f.dir / "alone" / davi_dir / file), b = csv_numbers(f.dir / "grouped" / davi_dir / file);
-    ASSERT_EQ(a.size(), b.size()) << file;
-    ASSERT_GE(a.size(), 2u) << file;
-    const std::size_t first = std::string(file) == "curve.csv" ? 2 : 1;  // after the step (and training seconds)
-    for (std::size_t r = 0; r < a.size(); ++r)
-      for (std::size_t c = first; c < a[r].size(); ++c)
-        expect_same(a[r][c], b[r][c], std::string(file) + " row " + std::to_string(r) + " column " + std::to_string(c));
-  }
+  });
 }
 
 TEST(Distributed, AOneRankGlooGroupRunsItsCollectivesAndGivesTheNumbersOfOneProcess) {

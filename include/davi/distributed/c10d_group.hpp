@@ -148,8 +148,14 @@ class C10dGroup final : public StoreGroup {
             c10::Device device)
       : StoreGroup(std::move(world), std::move(store)), group_(std::move(group)), device_(device) {}
 
+  /// One all-reduce per tensor: NCCL takes one tensor per call (the helpers of group.hpp pass one buffer).
   void sum_(std::vector<at::Tensor>& tensors) override {
-    on_device(tensors, [&](std::vector<at::Tensor>& here) { guarded([&] { group_->allreduce(here)->wait(); }); });
+    on_device(tensors, [&](std::vector<at::Tensor>& here) {
+      for (auto& tensor : here) {
+        std::vector<at::Tensor> one{tensor};
+        guarded([&] { group_->allreduce(one)->wait(); });
+      }
+    });
   }
   at::Tensor gather(const at::Tensor& tensor) override {
     std::vector<at::Tensor> input{tensor.to(device_).contiguous()};

@@ -571,6 +571,50 @@ json reproducible_part(json m) {
   return m;
 }
 
+TEST(DaviRun, AnEvaluationKilledPartWayContinuesToTheNumbersOfOneThatNeverStopped) {
+  Fixture f("runner_evaluation_resume");
+  f.experiment["method"] = {{{"name", "dps"}, {"steps", 20}}};  // a batch takes long enough to be killed between
+  f.experiment["evaluation"]["images"] = 8;
+  f.experiment["evaluation"]["batch_size"] = 2;  // 4 batches
+  auto straight_exp = f.experiment;
+  straight_exp["output"] = (f.dir / "straight").string();
+  const auto straight_file = f.write(straight_exp, "straight.json");
+  const auto first = run_davi({straight_file.string()});
+  ASSERT_EQ(first.code, 0) << first.text;
+  const auto id = runner::plan_experiment(straight_exp, straight_file.string()).runs[0].context.run_id;
+  const auto straight = read_json(f.dir / "straight" / id / "metrics.json");
+  EXPECT_FALSE(fs::exists(f.dir / "straight" / id / "evaluation_progress"));  // removed once finished
+
+  const auto file = f.write(f.experiment);
+  const auto progress = f.dir / "out" / id / "evaluation_progress" / "progress.pt";
+  const pid_t pid = start_davi_until(file, progress);
+  ASSERT_GT(pid, 0);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  EXPECT_FALSE(fs::exists(f.dir / "out" / id / "metrics.json"));
+
+  const auto resumed = run_davi({file.string()});
+  ASSERT_EQ(resumed.code, 0) << resumed.text;
+  EXPECT_NE(resumed.text.find("evaluation: continuing after batch "), std::string::npos) << resumed.text;
+  EXPECT_NE(resumed.text.find(" of 4 ("), std::string::npos) << resumed.text;
+  const auto after = read_json(f.dir / "out" / id / "metrics.json");
+  EXPECT_EQ(reproducible_part(after), reproducible_part(straight));
+  EXPECT_GT(after["seconds_per_image"].get<double>(), 0.0);
+  EXPECT_FALSE(fs::exists(f.dir / "out" / id / "evaluation_progress"));
+
+  // Another run's progress is refused by name, not taken up.
+  fs::remove(f.dir / "out" / id / "metrics.json");
+  fs::create_directories(f.dir / "out" / id / "evaluation_progress");
+  torch::serialize::OutputArchive foreign;
+  foreign.write("batches_done", at::scalar_tensor(1, at::kLong));
+  write_sealed(foreign, progress, "evaluation of run 000000000000");
+  const auto refused = run_davi({file.string()});
+  EXPECT_EQ(refused.code, 1) << refused.text;
+  EXPECT_NE(refused.text.find("progress.pt: the evaluation progress of another run"), std::string::npos) << refused.text;
+}
+
 TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
   Fixture f("runner_resume");
   // Uninterrupted.

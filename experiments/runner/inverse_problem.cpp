@@ -12,6 +12,7 @@
 #include "davi/core/memory.hpp"
 #include "davi/data/data.hpp"
 #include "davi/metrics/metrics.hpp"
+#include "evaluation_progress.hpp"
 #include "inverse_problem_evaluation.hpp"
 
 namespace davi::runner {
@@ -53,24 +54,35 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
   at::Tensor grid_samples, grid_y;
   Rng rng(seed + 2000, device);
   rng.shard(group.rank(), group.size());
-  double seconds = 0;
-  Cost cost;
-  std::int64_t non_finite = 0;  // samples with a NaN or infinite pixel: the method diverged on them
+  EvaluationProgress progress(dir);
   const std::int64_t n = x0_all.size(0), samples = ev.samples;
-  for (std::int64_t i = 0; i < n; i += ev.batch_size) {
+  if (progress.resume(rng) && leader)
+    std::cout << "evaluation: continuing after batch " << progress.batches_done() << " of "
+              << (n + ev.batch_size - 1) / ev.batch_size << " (" << (dir / "evaluation_progress").string() << ")\n";
+  double seconds = progress.seconds();
+  Cost cost = progress.cost();
+  std::int64_t non_finite = 0;  // samples with a NaN or infinite pixel: the method diverged on them
+  for (std::int64_t i = 0, k = 0; i < n; i += ev.batch_size, ++k) {
     const auto x0 = x0_all.slice(0, i, std::min(n, i + ev.batch_size)).to(device);
     const auto y = y_all.slice(0, i, std::min(n, i + ev.batch_size)).to(device);
-    const auto rows = distributed::local_batch(group, y.size(0), "evaluation.batch_size");
-    Timer timer;
-    const at::Tensor mine = method.solve(y.narrow(0, group.rank() * rows, rows), ev.samples, rng, cost);
-    (void)mine.sum().item<double>();  // waits for the device, so the timer measures the work
-    seconds += timer.seconds();
-    const at::Tensor x_hat = group.gather(mine);  // B x S x C x H x W
-    if (!leader) continue;
-    DAVI_CHECK(x_hat.dim() == 5 && x_hat.size(0) == x0.size(0) && x_hat.size(1) == samples &&
-                   x_hat.sizes().slice(2) == x0.sizes().slice(1),
-               "method returned samples of shape ", shape_string(x_hat.sizes()), " for images of shape ",
-               shape_string(x0.sizes()), " and ", samples, " samples");
+    at::Tensor x_hat;  // B x S x C x H x W
+    if (k < progress.batches_done()) {  // solved before the evaluation was stopped
+      if (!leader) continue;
+      x_hat = progress.samples(k, device);
+    } else {
+      const auto rows = distributed::local_batch(group, y.size(0), "evaluation.batch_size");
+      Timer timer;
+      const at::Tensor mine = method.solve(y.narrow(0, group.rank() * rows, rows), ev.samples, rng, cost);
+      (void)mine.sum().item<double>();  // waits for the device, so the timer measures the work
+      seconds += timer.seconds();
+      x_hat = group.gather(mine);
+      if (!leader) continue;
+      DAVI_CHECK(x_hat.dim() == 5 && x_hat.size(0) == x0.size(0) && x_hat.size(1) == samples &&
+                     x_hat.sizes().slice(2) == x0.sizes().slice(1),
+                 "method returned samples of shape ", shape_string(x_hat.sizes()), " for images of shape ",
+                 shape_string(x0.sizes()), " and ", samples, " samples");
+      if (i + ev.batch_size < n) progress.record(k, x_hat, rng, seconds, cost);  // the last one: metrics.json next
+    }
     non_finite += (~at::isfinite(x_hat)).flatten(2).any(2).sum().item<std::int64_t>();
     // Metrics in fp32 whatever the method computed in, so runs of different precision compare fairly.
     const ComputeScope metrics_in_fp32(Compute{});
@@ -236,6 +248,7 @@ void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, con
   metrics.update(report);
   if (!training.empty()) metrics["training"] = training;
   finish_run(ctx, metrics, place);
+  EvaluationProgress(ctx.dir).remove();
   print_report(std::cout, e.method.name(), metrics);
 }
 

@@ -524,6 +524,17 @@ pid_t start_davi_until(const fs::path& file, const fs::path& wait_for, const fs:
   return pid;
 }
 
+/// Starts davi_run on `file` and kills it with SIGKILL as soon as `wait_for` exists; whether the kill ended
+/// it (and not the run's own end first).
+bool killed_once_written(const fs::path& file, const fs::path& wait_for) {
+  const pid_t pid = start_davi_until(file, wait_for);
+  if (pid <= 0) return false;
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFSIGNALED(status);
+}
+
 json read_json(const fs::path& path) {
   std::ifstream in(path);
   return json::parse(in);
@@ -587,12 +598,7 @@ TEST(DaviRun, AnEvaluationKilledPartWayContinuesToTheNumbersOfOneThatNeverStoppe
 
   const auto file = f.write(f.experiment);
   const auto progress = f.dir / "out" / id / "evaluation_progress" / "progress.pt";
-  const pid_t pid = start_davi_until(file, progress);
-  ASSERT_GT(pid, 0);
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  ASSERT_TRUE(killed_once_written(file, progress)) << "the run finished before it could be killed";
   EXPECT_FALSE(fs::exists(f.dir / "out" / id / "metrics.json"));
 
   const auto resumed = run_davi({file.string()});
@@ -649,12 +655,7 @@ TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
   // Killed with SIGKILL once a checkpoint exists, then rerun.
   const auto file = f.write(f.experiment);
   const auto state = f.dir / "out" / plan.runs[0].context.run_id / "train_state.pt";
-  const pid_t pid = start_davi_until(file, state);
-  ASSERT_GT(pid, 0);
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  ASSERT_TRUE(killed_once_written(file, state)) << "the run finished before it could be killed";
   ASSERT_TRUE(fs::exists(state));
   EXPECT_FALSE(fs::exists(state.parent_path() / "metrics.json"));
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "davi/core/archive.hpp"
+#include "davi/core/atomic_file.hpp"
 #include "davi/core/cost.hpp"
 #include "davi/core/rng.hpp"
 
@@ -32,6 +33,7 @@ class EvaluationProgress {
 
   /// Takes up a saved progress, if any: `rng` continues after the saved batches. Returns whether there was one.
   bool resume(Rng& rng) {
+    remove_stale_temporaries(dir_);  // of a process killed while it wrote here
     if (!std::filesystem::exists(progress_path())) return false;
     torch::serialize::InputArchive archive;
     read_sealed(archive, progress_path(), c10::kCPU, tag_, "evaluation progress");

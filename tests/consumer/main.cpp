@@ -1,7 +1,9 @@
 // A user's own operator, written outside davi, satisfying davi's operator concepts and used with a
-// davi schedule and davi's adjointness self-check. Exits non-zero on any mismatch.
+// davi schedule and davi's adjointness self-check; and davi's process groups, whose headers need what the
+// installed package found (Gloo's or NCCL's headers). Exits non-zero on any mismatch.
 #include <davi/concepts.hpp>
 #include <davi/core/rng.hpp>
+#include <davi/distributed/distributed.hpp>
 #include <davi/operators/self_check.hpp>
 #include <davi/schedules/sqrt_linear.hpp>
 
@@ -39,6 +41,11 @@ int main() {
   const double alpha_bar_last = schedule.alpha_bar(at::tensor({999}, at::kLong)).item<double>();
   std::printf("consumer: adjointness error %.3g, sqrt_linear alpha_bar(999) = %.4g\n", error, alpha_bar_last);
   if (error > 1e-12 || std::abs(alpha_bar_last - 7.33e-4) > 0.01e-4) return 1;
+  // One process: the no-op group, whatever backends this build has.
+  const auto group = davi::distributed::connect(davi::distributed::World{}, c10::kCPU);
+  std::printf("consumer: %d process, Gloo %s, NCCL %s\n", group->size(), davi::distributed::kHasGloo ? "yes" : "no",
+              davi::distributed::kHasNccl ? "yes" : "no");
+  if (!group->is_solo()) return 1;
   std::printf("consumer: ok\n");
   return 0;
 }

@@ -600,6 +600,10 @@ TEST(DaviRun, AnEvaluationKilledPartWayContinuesToTheNumbersOfOneThatNeverStoppe
   const auto progress = f.dir / "out" / id / "evaluation_progress" / "progress.pt";
   ASSERT_TRUE(killed_once_written(file, progress)) << "the run finished before it could be killed";
   EXPECT_FALSE(fs::exists(f.dir / "out" / id / "metrics.json"));
+  const auto listed = run_davi({"--validate", file.string()});  // says how much is saved
+  EXPECT_EQ(listed.code, 0) << listed.text;
+  EXPECT_NE(listed.text.find(" partial "), std::string::npos) << listed.text;
+  EXPECT_NE(listed.text.find(" of 4 batches saved)"), std::string::npos) << listed.text;
 
   const auto resumed = run_davi({file.string()});
   ASSERT_EQ(resumed.code, 0) << resumed.text;
@@ -616,6 +620,9 @@ TEST(DaviRun, AnEvaluationKilledPartWayContinuesToTheNumbersOfOneThatNeverStoppe
   torch::serialize::OutputArchive foreign;
   foreign.write("batches_done", at::scalar_tensor(1, at::kLong));
   write_sealed(foreign, progress, "evaluation of run 000000000000");
+  const auto invalid = run_davi({"--validate", file.string()});  // found before any work
+  EXPECT_EQ(invalid.code, 2) << invalid.text;
+  EXPECT_NE(invalid.text.find("progress.pt: the evaluation progress of another run"), std::string::npos) << invalid.text;
   const auto refused = run_davi({file.string()});
   EXPECT_EQ(refused.code, 1) << refused.text;
   EXPECT_NE(refused.text.find("progress.pt: the evaluation progress of another run"), std::string::npos) << refused.text;

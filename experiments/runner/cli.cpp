@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "davi/runner/migrate.hpp"
 #include "davi/runner/seed_summary.hpp"
 #include "davi/runner/summary.hpp"
+#include "evaluation_progress.hpp"
 
 extern char** environ;  // POSIX: the process environment, handed to the plotting script
 
@@ -195,6 +197,19 @@ static c10::Device collective_device(const Plan& plan) {
   return c10::kCPU;
 }
 
+/// For a partial run whose evaluation was stopped: how much of it is saved (its progress file is read, so a
+/// damaged one is refused here, before any work).
+static void print_saved_evaluation(std::ostream& out, const PlannedRun& run) {
+  if (!run.own_folder || run.status() != "partial") return;
+  const auto saved = EvaluationProgress(run.context.dir).saved_batches();
+  if (saved == 0) return;
+  const auto& c = run.context.resolved;
+  const auto images = c.value(nlohmann::json::json_pointer("/evaluation/images"), std::int64_t{0});
+  const auto batch = c.value(nlohmann::json::json_pointer("/evaluation/batch_size"), std::int64_t{1});
+  out << " (evaluation: " << saved << " of " << (images + batch - 1) / std::max<std::int64_t>(batch, 1)
+            << " batches saved)";
+}
+
 /// One line saying what "device": "auto" chose here, when any run of the plan asked for it.
 static void print_auto_device(const Plan& plan) {
   for (const auto& run : plan.runs) {
@@ -251,12 +266,19 @@ int main(int argc, char** argv) {
   }
   if (world.leader()) print_auto_device(plan);
   if (validate_only) {
-    std::cout << path << ": valid, " << plan.runs.size() << " run" << (plan.runs.size() == 1 ? "" : "s") << "\n";
-    for (const auto& run : plan.runs) {
-      std::cout << "  " << run.context.run_id << " " << run.status() << " " << run.context.dir.string();
-      for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << value_label(value);
-      std::cout << "\n";
+    std::ostringstream listing;  // written once every saved evaluation was read: a damaged one is an error
+    try {
+      for (const auto& run : plan.runs) {
+        listing << "  " << run.context.run_id << " " << run.status() << " " << run.context.dir.string();
+        for (const auto& [key, value] : run.assignment.items()) listing << " " << key << "=" << value_label(value);
+        print_saved_evaluation(listing, run);
+        listing << "\n";
+      }
+    } catch (const Error& e) {
+      return report(e, 2);
     }
+    std::cout << path << ": valid, " << plan.runs.size() << " run" << (plan.runs.size() == 1 ? "" : "s") << "\n"
+              << listing.str();
     return 0;
   }
   std::shared_ptr<distributed::Group> group;

@@ -49,6 +49,17 @@ class EvaluationProgress {
     return true;
   }
 
+  /// How many solved batches a saved progress holds (0 without one), without taking it up; a damaged or
+  /// another run's progress is refused by name (so `davi_run --validate` finds it before any work).
+  std::int64_t saved_batches() const {
+    if (!std::filesystem::exists(progress_path())) return 0;
+    torch::serialize::InputArchive archive;
+    read_sealed(archive, progress_path(), c10::kCPU, tag_, "evaluation progress");
+    at::Tensor batches;
+    archive.read("batches_done", batches);
+    return batches.item<std::int64_t>();
+  }
+
   /// The samples of saved batch `k` (< batches_done()), on `device`.
   at::Tensor samples(std::int64_t k, const c10::Device& device) const {
     torch::serialize::InputArchive archive;

@@ -129,22 +129,25 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
   return 0;
 }
 
+/// The integer at `pointer` in `run`'s resolved config, 0 where there is none (a kind without that option).
+static std::int64_t resolved_integer(const PlannedRun& run, const char* pointer) {
+  const auto& c = run.context.resolved;
+  const nlohmann::json::json_pointer at(pointer);
+  return c.contains(at) && c.at(at).is_number_integer() ? c.at(at).get<std::int64_t>() : 0;
+}
+
 /// Refuses a batch of `run` that does not split evenly over `processes`.
 static void check_batches_split(const PlannedRun& run, int processes) {
-  const auto& c = run.context.resolved;
   const auto check = [&](const char* key, std::int64_t rows) {
     DAVI_CHECK(rows % processes == 0, "run ", run.context.run_id, ": ", key, ": ", rows, " images do not split ",
                "evenly over WORLD_SIZE ", processes, " processes (davi_run --distribute data); use a multiple of ",
                processes);
   };
-  const auto number = [&](const nlohmann::json::json_pointer& at) -> std::int64_t {
-    return c.contains(at) && c.at(at).is_number_integer() ? c.at(at).get<std::int64_t>() : 0;
-  };
-  using P = nlohmann::json::json_pointer;
-  for (const auto& [key, pointer] : {std::pair{"method.batch_size", P("/method/batch_size")},
-                                     std::pair{"training.batch_size", P("/training/batch_size")}})
-    if (const auto rows = number(pointer); rows > 0) check(key, rows);
-  if (const auto batch = number(P("/evaluation/batch_size")), images = number(P("/evaluation/images"));
+  for (const auto& [key, pointer] : {std::pair{"method.batch_size", "/method/batch_size"},
+                                     std::pair{"training.batch_size", "/training/batch_size"}})
+    if (const auto rows = resolved_integer(run, pointer); rows > 0) check(key, rows);
+  if (const auto batch = resolved_integer(run, "/evaluation/batch_size"),
+      images = resolved_integer(run, "/evaluation/images");
       batch > 0 && images > 0) {
     check("evaluation.batch_size", std::min(batch, images));
     if (images % batch != 0) check("evaluation.images (its last batch)", images % batch);
@@ -203,11 +206,9 @@ static void print_saved_evaluation(std::ostream& out, const PlannedRun& run) {
   if (!run.own_folder || run.status() != "partial") return;
   const auto saved = EvaluationProgress(run.context.dir).saved_batches();
   if (saved == 0) return;
-  const auto& c = run.context.resolved;
-  const auto images = c.value(nlohmann::json::json_pointer("/evaluation/images"), std::int64_t{0});
-  const auto batch = c.value(nlohmann::json::json_pointer("/evaluation/batch_size"), std::int64_t{1});
-  out << " (evaluation: " << saved << " of " << (images + batch - 1) / std::max<std::int64_t>(batch, 1)
-            << " batches saved)";
+  const auto images = resolved_integer(run, "/evaluation/images");
+  const auto batch = std::max<std::int64_t>(resolved_integer(run, "/evaluation/batch_size"), 1);
+  out << " (evaluation: " << saved << " of " << (images + batch - 1) / batch << " batches saved)";
 }
 
 /// One line saying what "device": "auto" chose here, when any run of the plan asked for it.

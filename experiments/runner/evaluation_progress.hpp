@@ -34,16 +34,14 @@ class EvaluationProgress {
   /// Takes up a saved progress, if any: `rng` continues after the saved batches. Returns whether there was one.
   bool resume(Rng& rng) {
     remove_stale_temporaries(dir_);  // of a process killed while it wrote here
-    if (!std::filesystem::exists(progress_path())) return false;
     torch::serialize::InputArchive archive;
-    read_sealed(archive, progress_path(), c10::kCPU, tag_, "evaluation progress");
-    at::Tensor batches, seconds, evaluations, backprops;
-    archive.read("batches_done", batches);
+    if (!read_progress(archive)) return false;
+    at::Tensor seconds, evaluations, backprops;
     archive.read("seconds", seconds);
     archive.read("network_evaluations", evaluations);
     archive.read("network_backprops", backprops);
     rng.load(archive, "rng", progress_path().string());
-    batches_done_ = batches.item<std::int64_t>();
+    batches_done_ = batches_in(archive);
     seconds_ = seconds.item<double>();
     cost_ = {evaluations.item<std::int64_t>(), backprops.item<std::int64_t>()};
     return true;
@@ -52,12 +50,8 @@ class EvaluationProgress {
   /// How many solved batches a saved progress holds (0 without one), without taking it up; a damaged or
   /// another run's progress is refused by name (so `davi_run --validate` finds it before any work).
   std::int64_t saved_batches() const {
-    if (!std::filesystem::exists(progress_path())) return 0;
     torch::serialize::InputArchive archive;
-    read_sealed(archive, progress_path(), c10::kCPU, tag_, "evaluation progress");
-    at::Tensor batches;
-    archive.read("batches_done", batches);
-    return batches.item<std::int64_t>();
+    return read_progress(archive) ? batches_in(archive) : 0;
   }
 
   /// The samples of saved batch `k` (< batches_done()), on `device`.
@@ -93,6 +87,17 @@ class EvaluationProgress {
 
  private:
   std::filesystem::path progress_path() const { return dir_ / "progress.pt"; }
+  /// Reads progress.pt into `archive` (refused by name if damaged or another run's); false without one.
+  bool read_progress(torch::serialize::InputArchive& archive) const {
+    if (!std::filesystem::exists(progress_path())) return false;
+    read_sealed(archive, progress_path(), c10::kCPU, tag_, "evaluation progress");
+    return true;
+  }
+  static std::int64_t batches_in(torch::serialize::InputArchive& archive) {
+    at::Tensor batches;
+    archive.read("batches_done", batches);
+    return batches.item<std::int64_t>();
+  }
   std::filesystem::path batch_path(std::int64_t k) const { return dir_ / ("batch_" + std::to_string(k) + ".pt"); }
 
   std::filesystem::path dir_;

@@ -55,10 +55,10 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
   Rng rng(seed + 2000, device);
   rng.shard(group.rank(), group.size());
   EvaluationProgress progress(dir);
-  const std::int64_t n = x0_all.size(0), samples = ev.samples;
+  const std::int64_t n = x0_all.size(0), samples = ev.samples, batches = (n + ev.batch_size - 1) / ev.batch_size;
   if (progress.resume(rng) && leader)
-    std::cout << "evaluation: continuing after batch " << progress.batches_done() << " of "
-              << (n + ev.batch_size - 1) / ev.batch_size << " (" << (dir / "evaluation_progress").string() << ")\n";
+    std::cout << "evaluation: continuing after batch " << progress.batches_done() << " of " << batches << " ("
+              << (dir / "evaluation_progress").string() << ")\n";
   double seconds = progress.seconds();
   Cost cost = progress.cost();
   std::int64_t non_finite = 0;  // samples with a NaN or infinite pixel: the method diverged on them
@@ -111,7 +111,8 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
   save_grid(dir / "samples.png", op, grid_y, grid_samples, x0_all, ev.grid_samples);
 
   nlohmann::json values = nlohmann::json::object();
-  for (const auto& [reported, batches] : per_image) values[reported] = at::cat(batches).mean().item<double>();
+  for (const auto& [reported, values_per_batch] : per_image)
+    values[reported] = at::cat(values_per_batch).mean().item<double>();
   for (const auto& metric : metrics) {
     std::visit(
         [&]<class M>(const M& m) {
@@ -127,8 +128,8 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
   const auto record = [&](const std::string& name, const metrics::Interval& interval) {
     intervals[name] = {interval.low, interval.high};
   };
-  for (const auto& [reported, batches] : per_image)
-    record(reported, metrics::bootstrap_mean_interval(at::cat(batches), resamples, bootstrap.level));
+  for (const auto& [reported, values_per_batch] : per_image)
+    record(reported, metrics::bootstrap_mean_interval(at::cat(values_per_batch), resamples, bootstrap.level));
   for (const auto& metric : metrics) {
     std::visit(
         [&]<class M>(const M& m) {
@@ -140,15 +141,14 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
         metric);
   }
   const double per_sample = static_cast<double>(n * samples);
-  const auto batches = static_cast<double>((n + ev.batch_size - 1) / ev.batch_size);
   return {{"metrics", values},
           {"intervals", intervals},
           {"interval_method", {{"kind", "bootstrap over the measurements: percentile for means, centred on "
                                         "the estimate for the Frechet distance"},
                                {"level", bootstrap.level},
                                {"resamples", bootstrap.resamples}}},
-          {"nfe", cost.network_evaluations / (batches * samples)},
-          {"network_backprops", cost.network_backprops / (batches * samples)},
+          {"nfe", cost.network_evaluations / static_cast<double>(batches * samples)},
+          {"network_backprops", cost.network_backprops / static_cast<double>(batches * samples)},
           {"seconds_per_image", seconds / per_sample},
           {"non_finite_samples", non_finite},
           {"classifier", InverseProblem::uses_classifier(ev) ? nlohmann::json(ev.classifier) : nlohmann::json()}};

@@ -368,7 +368,7 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
     runs[std::string("baselines_") + task] = 10;
     runs[std::string("tune_baselines_") + task] = 29;
     runs[std::string("reproduction_") + task + "_baselines"] = 7;
-    runs[std::string("reproduction_") + task + "_dps"] = 1;
+    runs[std::string("reproduction_") + task + "_dps"] = 5;  // DPS and the four other diffusion baselines at 200 images
   }
   std::size_t files = 0;
   for (const auto& entry : fs::directory_iterator("experiments")) {

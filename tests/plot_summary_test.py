@@ -66,4 +66,56 @@ with tempfile.TemporaryDirectory() as folder:
     assert plot_summary.main(path) == 0
     assert plot_summary.number("inf") != plot_summary.number("inf")  # NaN
     assert plot_summary.number("not a number") != plot_summary.number("not a number")
+# Compared experiments: a Frechet distance only beside one over the same known count; PSNR at any count.
+F = plot_summary.FRECHET
+assert plot_summary.comparable("psnr", 200, 500) and plot_summary.comparable("psnr", None, 500)
+assert plot_summary.comparable(F, 200, 200)
+assert not plot_summary.comparable(F, 200, 500) and not plot_summary.comparable(F, None, None)
+Ref = plot_summary.Reference
+refs = [Ref("ddrm", {"psnr": "22.0", F: "20.0"}, 200), Ref("ddrm", {"psnr": "22.5", F: "15.0"}, 500),
+        Ref("dps", {"psnr": "nan", F: "19.0"}, 200)]
+# One line per label: the one over the most images; a NaN value is no line.
+assert [(r.label, r.images) for r in plot_summary.reference_lines("psnr", refs, 200)] == [("ddrm", 500)]
+assert [(r.label, r.images) for r in plot_summary.reference_lines(F, refs, 200)] == [("ddrm", 200), ("dps", 200)]
+assert plot_summary.reference_lines(F, refs, 1000) == [] and plot_summary.reference_lines(F, refs, None) == []
+assert plot_summary.the_one([200, 200]) == 200 and plot_summary.the_one([200, 500]) is None
+assert plot_summary.the_one([None]) is None and plot_summary.the_one([]) is None
+assert plot_summary.parse_arguments(["a.csv"]) == ("a.csv", [])
+assert plot_summary.parse_arguments(["a.csv", "--compare", "b.csv", "--compare", "c.csv"]) == ("a.csv", ["b.csv", "c.csv"])
+for bad in ([], ["a.csv", "--compare"], ["a.csv", "b.csv", "c.csv"], ["a.csv", "--other", "b.csv"]):
+    assert plot_summary.parse_arguments(bad) is None, bad
+
+
+def write_run(folder, run_id, images, curve_images=None):
+    os.makedirs(os.path.join(folder, run_id), exist_ok=True)
+    with open(os.path.join(folder, run_id, "metrics.json"), "w") as f:
+        f.write(f'{{"images": {images}}}')
+    if curve_images:
+        with open(os.path.join(folder, run_id, "config.json"), "w") as f:
+            f.write(f'{{"method": {{"curve": {{"every": 10, "images": {curve_images}}}}}}}')
+
+
+with tempfile.TemporaryDirectory() as folder:
+    own, other = os.path.join(folder, "own"), os.path.join(folder, "other")
+    columns = ["run_id", "method", "seconds_per_image", "psnr", F, "psnr_low", "psnr_high", F + "_low", F + "_high"]
+    for path, runs in ((own, [("t0", "davi", 0.01, 22.0, 30.0)]),
+                       (other, [("b0", "ddrm", 0.1, 22.5, 20.0), ("b1", "dps", 8.0, 22.6, 19.0)])):
+        os.makedirs(path)
+        with open(os.path.join(path, "summary.csv"), "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(columns)
+            for run_id, method, cost, p, d in runs:
+                writer.writerow([run_id, method, cost, p, d, p - 0.3, p + 0.3, d - 3, d + 4])
+    write_run(own, "t0", 500, curve_images=200)
+    write_run(other, "b0", 500)
+    write_run(other, "b1", 200)
+    with open(os.path.join(own, "t0", "curve.csv"), "w") as f:
+        f.write("step,seconds,ema_psnr,ema_classifier_frechet_distance,measure_seconds\n0,0,7,1300,1\n10,5,21,40,1\n")
+    assert plot_summary.curve_images_of(os.path.join(own, "t0")) == 200
+    assert plot_summary.images_of(own, "t0") == 500 and plot_summary.images_of(own, "absent") is None
+    references = plot_summary.read_compared([os.path.join(other, "summary.csv"), os.path.join(folder, "none.csv")])
+    assert [(r.label, r.images) for r in references] == [("ddrm", 500), ("dps", 200)], references
+    assert plot_summary.main(os.path.join(own, "summary.csv"), [os.path.join(other, "summary.csv")]) == 0
+    for name in ("summary_pareto.png", "summary_curves.png", os.path.join("t0", "curve.png")):
+        assert os.path.getsize(os.path.join(own, name)) > 1000, name
 print("plot_summary: ok")

@@ -440,6 +440,70 @@ TEST(Plan, RunIdsHashTheResolvedConfig) {
   EXPECT_EQ(plan.runs[0].status(), "new");
 }
 
+TEST(Plan, ComparedExperimentsMustSolveTheSameTaskAndChangeNoRunId) {
+  Fixture f("runner_compare");
+  const auto own_file = (f.dir / "exp.json").string();
+  json other = f.experiment;
+  other["output"] = (f.dir / "other_out").string();
+  other["method"] = json::array({"lift"});
+  const auto other_file = f.write(other, "other.json").string();
+  json with = f.experiment;
+  with["compare_with"] = {other_file};
+  const auto plan = runner::plan_experiment(with, own_file);
+  const auto plain = runner::plan_experiment(f.experiment, own_file);
+  ASSERT_EQ(plan.runs.size(), plain.runs.size());
+  for (std::size_t i = 0; i < plan.runs.size(); ++i) {  // a figure's business, not the computation's
+    EXPECT_EQ(plan.runs[i].context.run_id, plain.runs[i].context.run_id);
+    EXPECT_FALSE(plan.runs[i].context.resolved.contains("compare_with"));
+  }
+  ASSERT_EQ(plan.compared.size(), 1u);
+  EXPECT_EQ(plan.compared[0].file, other_file);
+  EXPECT_EQ(plan.compared[0].output, f.dir / "other_out");
+  EXPECT_EQ(plan.compared[0].runs, 1u);
+  EXPECT_EQ(plan.compared[0].finished, 0u);
+  // One level only: the compared file's own "compare_with" is not followed, so a cycle is no loop.
+  other["compare_with"] = {own_file};
+  f.write(other, "other.json");
+  f.write(with, "exp.json");
+  EXPECT_EQ(runner::plan_experiment(with, own_file).compared.size(), 1u);
+
+  const auto compared_with = [&](const json& list) {
+    json e = f.experiment;
+    e["compare_with"] = list;
+    return runner::plan_experiment(e, own_file);
+  };
+  EXPECT_DAVI_ERROR(compared_with("other.json"), "compare_with: expected a list of at most 16 experiment files");
+  EXPECT_DAVI_ERROR(compared_with(json::array({3})), "compare_with[0]: expected the path of an experiment file, got 3");
+  EXPECT_DAVI_ERROR(compared_with(json::array({""})), "compare_with[0]: expected the path");
+  EXPECT_DAVI_ERROR(compared_with(json::array({other_file, (f.dir / "none.json").string()})),
+                    "compare_with[1]: " + (f.dir / "none.json").string() + ": cannot open experiment file");
+  EXPECT_DAVI_ERROR(compared_with(json::array({own_file})), "writes to this experiment's own output");
+  json broken = other;
+  broken["seed"] = "three";
+  EXPECT_DAVI_ERROR(compared_with(json::array({f.write(broken, "broken.json").string()})),
+                    "broken.json: seed: expected");
+  // Numbers of another task, data set, split or classifier are refused by name.
+  const auto refused = [&](const char* key, const json& value, const std::string& what) {
+    json changed = other;
+    changed.erase("compare_with");
+    runner::set_dotted(changed, key, value, key);
+    EXPECT_DAVI_ERROR(compared_with(json::array({f.write(changed, "changed.json").string()})),
+                      "has another " + what);
+  };
+  refused("task.noise.sigma_y", 0.1, "task");
+  refused("evaluation.split", "train", "evaluation.split");
+  fs::copy_file(f.dir / "classifier.pt", f.dir / "classifier_copy.pt");
+  refused("evaluation.classifier", (f.dir / "classifier_copy.pt").string(), "evaluation.classifier");
+  // This file must itself have one task, and be an inverse problem.
+  json swept = with;
+  swept["sweep"] = {{"task.noise.sigma_y", {0.05, 0.1}}};
+  EXPECT_DAVI_ERROR(runner::plan_experiment(swept, own_file), "this file's runs differ in task");
+  const json not_inverse = {{"kind", "evaluate_prior"}, {"prior", (f.dir / "prior.pt").string()},
+                            {"compare_with", {other_file}}};
+  EXPECT_DAVI_ERROR(runner::plan_experiment(not_inverse, (f.dir / "eval.json").string()),
+                    "compare_with: only inverse problems are compared");
+}
+
 TEST(Plan, TheDeviceIsResolvedIntoTheConfigAndItsTypeIntoTheRunId) {
   Fixture f("runner_device");
   const auto plan_with = [&](const json& e) { return runner::plan_experiment(e, (f.dir / "exp.json").string()); };

@@ -8,15 +8,24 @@
                       distance against training steps and training seconds, the runs without a curve as
                       horizontal lines; each such run also gets <run_id>/curve.png.
 
-    tools/plot_summary.py results/<experiment>/summary.csv   ->   summary.png, summary_pareto.png beside it
+    tools/plot_summary.py results/<experiment>/summary.csv [--compare results/<other>/summary.csv ...]
+        ->   summary.png, summary_pareto.png (and the curves) beside the first summary
+
+--compare (an experiment file's "compare_with", passed by davi_run) adds another experiment's finished runs
+of the same task: hollow points in the Pareto figure and dashed lines on the learning curves. A Frechet
+distance depends on the number of images it is measured over, so one is drawn beside another only when both
+count the same images (metrics.json "images"; a curve's from its config's method.curve.images); PSNR is
+drawn at any count.
 
 davi_run calls it after writing the tables. Needs Debian's python3-matplotlib (tools/davi setup installs it),
 hence /usr/bin/python3 rather than whatever python3 comes first on PATH.
 """
 import csv
+import json
 import math
 import os
 import sys
+from collections import namedtuple
 
 import matplotlib
 
@@ -58,14 +67,14 @@ def error_bars(rows, column):
             [max(h - v, 0) if v == v and h == h else float("nan") for v, h in zip(values, high)]]
 
 
-def run_labels(rows, columns):
-    """A label per run from the swept columns (or the method and run id when nothing is swept)."""
+def run_labels(rows, columns, with_id=True):
+    """A label per run from the swept columns (or the method and, with_id, the run id when nothing is swept)."""
     axes = [c for c in columns if c not in FIXED and not is_interval(c)]
     labels = []
     for row in rows:
         parts = [stacked(row[a]) for a in axes if row[a]]
         method = stacked(row["method"])
-        labels.append("\n".join([method] + parts) if parts else f"{method}\n{row['run_id'][:6]}")
+        labels.append("\n".join([method] + parts) if parts or not with_id else f"{method}\n{row['run_id'][:6]}")
     return labels
 
 
@@ -89,6 +98,77 @@ def number(text):
 
 def numbers(rows, column):
     return [number(r.get(column)) for r in rows]
+
+
+FRECHET = "classifier_frechet_distance"
+
+# A finished run drawn as a reference: its label, its summary row, and the images its metrics count (or None).
+Reference = namedtuple("Reference", "label row images")
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def images_of(folder, run_id):
+    """The number of images a run's metrics were measured over (its metrics.json), or None when unknown."""
+    metrics = read_json(os.path.join(folder, run_id, "metrics.json"))
+    value = metrics.get("images") if isinstance(metrics, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def curve_images_of(run_folder):
+    """The number of validation images a run's learning curve is measured on (config.json), or None."""
+    config = read_json(os.path.join(run_folder, "config.json"))
+    method = config.get("method") if isinstance(config, dict) else None
+    curve = method.get("curve") if isinstance(method, dict) else None
+    value = curve.get("images") if isinstance(curve, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def comparable(metric, images, other_images):
+    """Whether a metric over `other_images` images may be drawn beside one over `images`: a mean (PSNR) at
+    any count; the Frechet distance, which small counts bias upwards, only at the same known count."""
+    return metric != FRECHET or (images is not None and images == other_images)
+
+
+def the_one(values):
+    """The value all of `values` share, or None when they differ or are unknown."""
+    distinct = set(values)
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def reference_lines(metric, references, images):
+    """The references drawn as flat lines of `metric` beside values over `images` images: the comparable
+    ones with a finite value, one per label (the one over the most images)."""
+    chosen = {}
+    for ref in references:
+        if number(ref.row.get(metric)) == number(ref.row.get(metric)) and comparable(metric, images, ref.images):
+            held = chosen.get(ref.label)
+            if held is None or (ref.images or 0) > (held.images or 0):
+                chosen[ref.label] = ref
+    return list(chosen.values())
+
+
+def read_compared(paths):
+    """The finished runs of the compared experiments' summaries; a summary not written yet is skipped."""
+    references = []
+    for path in paths:
+        if not os.path.exists(path):
+            print(f"figure: {path} not written yet; drawn without it")
+            continue
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            columns, rows = reader.fieldnames or [], list(reader)
+        folder = os.path.dirname(path)
+        # Labelled by method and swept values, not run id: the same method at two image counts is one line.
+        for row, label in zip(rows, run_labels(rows, columns, with_id=False)):
+            references.append(Reference(label.replace("\n", " "), row, images_of(folder, row["run_id"])))
+    return references
 
 
 def pareto_front(costs, qualities, higher_is_better):
@@ -133,22 +213,32 @@ def log_axis(axis, values):
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
 
 
-def plot_pareto(rows, labels, experiment, out):
-    costs = numbers(rows, "seconds_per_image")
-    drawable = lambda column: any(c > 0 and q == q for c, q in zip(costs, numbers(rows, column)))  # noqa: E731
-    panels = [p for p in PARETO if drawable(p[0])]
+def plot_pareto(rows, labels, experiment, out, references=(), images=None):
+    """One point per run (filled) and per comparable run of the compared experiments (hollow), the Pareto
+    front over both; `images`: the count this experiment's runs are measured over (None: several/unknown)."""
+    few = len(rows) + len(references) <= 6  # few points: names beside them; more: a numbered legend
+    panels = []
+    for column, title, higher in PARETO:
+        # A compared run keeps its number in every panel, even where its Frechet distance is left out.
+        refs = [(len(rows) + k, r) for k, r in enumerate(references) if comparable(column, images, r.images)]
+        costs = numbers(rows, "seconds_per_image") + [number(r.row.get("seconds_per_image")) for _, r in refs]
+        qualities = numbers(rows, column) + [number(r.row.get(column)) for _, r in refs]
+        if any(c > 0 and q == q for c, q in zip(costs, qualities)):
+            panels.append((column, title, higher, refs, costs, qualities))
     if not panels:
         return
-    few = len(rows) <= 6  # few runs: names beside the points; more: a numbered legend
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels) + (0 if few else 4), 4.8), squeeze=False)
-    for ax, (column, title, higher) in zip(axes.flat, panels):
-        qualities = numbers(rows, column)
-        bars = error_bars(rows, column)
+    for ax, (column, title, higher, refs, costs, qualities) in zip(axes.flat, panels):
+        names = [label.replace("\n", " ") for label in labels] + [f"{r.label} [compared]" for _, r in refs]
+        numbered = list(range(len(rows))) + [k for k, _ in refs]
+        bars = error_bars(rows + [r.row for _, r in refs], column)
         if bars:
             ax.errorbar(costs, qualities, yerr=bars, fmt="none", ecolor="0.5", elinewidth=0.8, capsize=2, zorder=2)
-        for i, (cost, quality) in enumerate(zip(costs, qualities)):
-            name = labels[i].replace("\n", " ")
-            ax.scatter(cost, quality, color=f"C{i % 10}", marker="os^Dv"[i // 10 % 5], s=30, zorder=3,
+        for i, cost, quality, name in zip(numbered, costs, qualities, names):
+            own = i < len(rows)
+            color = f"C{i % 10}"
+            ax.scatter(cost, quality, marker="os^Dv"[i // 10 % 5], s=30, zorder=3,
+                       facecolors=color if own else "none", edgecolors=color,
                        label=None if few else f"{i + 1}: {name}")
             ax.annotate(name if few else str(i + 1), (cost, quality), fontsize=6, xytext=(4, 3),
                         textcoords="offset points")
@@ -162,14 +252,17 @@ def plot_pareto(rows, labels, experiment, out):
             log_axis(ax.yaxis, qualities)
         ax.set_xlabel("seconds per image (log)", fontsize=8)
         ax.set_ylabel(title, fontsize=8)
-        ax.set_title(f"{title} against cost ({'higher' if higher else 'lower'} is better)", fontsize=9)
+        counted = f", {images} images" if column == FRECHET and images else ""
+        ax.set_title(f"{title} against cost ({'higher' if higher else 'lower'} is better{counted})", fontsize=9)
         ax.tick_params(labelsize=7)
         ax.legend(handles=[line], fontsize=6)
-    if not few:  # the numbered runs, once, right of the panels
-        points = [h for h in axes.flat[0].collections if h.get_label() and not h.get_label().startswith("_")]
+    if not few:  # the numbered points of the widest panel, once, right of the panels
+        widest = max(axes.flat[:len(panels)], key=lambda a: len(a.collections))
+        points = [h for h in widest.collections if h.get_label() and not h.get_label().startswith("_")]
         axes.flat[-1].legend(handles=points + [line], fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                              borderaxespad=0)
-    fig.suptitle(f"{experiment}: quality against seconds per image, {len(rows)} runs", fontsize=10)
+    compared = f" and {len(references)} compared (hollow)" if references else ""
+    fig.suptitle(f"{experiment}: quality against seconds per image, {len(rows)} runs{compared}", fontsize=10)
     fig.tight_layout()
     save(fig, out)
 
@@ -185,14 +278,22 @@ def read_curve(path):
         return reader.fieldnames or [], list(reader)
 
 
-def draw_curves(curves, baselines, title, out):
-    """curves: (label, columns, rows) of curve.csv files; baselines: (label, {metric: value}) drawn flat."""
+def curve_values(curves, metric):
+    """Every value of `metric` in the curves (plain, EMA and online columns)."""
+    return [v for _, columns, rows in curves for prefix in ("", "ema_", "online_") if prefix + metric in columns
+            for v in numbers(rows, prefix + metric)]
+
+
+def draw_curves(curves, references, title, out, images):
+    """curves: (label, columns, rows) of curve.csv files measured on `images` validation images (None: several
+    or unknown); references: drawn flat, with their interval as a band, where comparable (see comparable)."""
     metrics = [(m, axis) for m, axis in CURVE_METRICS
                if any(c in (m, "ema_" + m, "online_" + m) for _, columns, _ in curves for c in columns)]
     if not metrics:
         return
     fig, axes = plt.subplots(len(metrics), 2, figsize=(12, 3.8 * len(metrics)), squeeze=False)
     for row, (metric, axis_label) in enumerate(metrics):
+        lines = reference_lines(metric, references, images)
         for col, (x_column, x_label) in enumerate([("step", "training steps"), ("seconds", "training seconds")]):
             ax = axes[row][col]
             for i, (label, columns, rows) in enumerate(curves):
@@ -201,12 +302,17 @@ def draw_curves(curves, baselines, title, out):
                         name = f"{label} ({prefix[:-1]})" if prefix else label
                         ax.plot(numbers(rows, x_column), numbers(rows, prefix + metric), style, color=f"C{i % 10}",
                                 marker=".", label=name)
-            for j, (label, values) in enumerate(baselines):
-                value = values.get(metric, float("nan"))
-                if value == value:
-                    ax.axhline(value, color="0.4", linestyle="--", linewidth=0.8)
-                    ax.annotate(label, (1.0, value), xycoords=("axes fraction", "data"), fontsize=6,
-                                xytext=(3, 0), textcoords="offset points", va="center")
+            for ref in lines:
+                value = number(ref.row.get(metric))
+                low, high = number(ref.row.get(metric + "_low")), number(ref.row.get(metric + "_high"))
+                ax.axhline(value, color="0.4", linestyle="--", linewidth=0.8)
+                if low == low and high == high:
+                    ax.axhspan(low, high, color="0.5", alpha=0.08, linewidth=0)
+                counted = f" ({ref.images} im.)" if ref.images else ""
+                ax.annotate(ref.label + counted, (1.0, value), xycoords=("axes fraction", "data"), fontsize=6,
+                            xytext=(3, 0), textcoords="offset points", va="center")
+            if metric == FRECHET and all(v > 0 for v in curve_values(curves, metric) if v == v):
+                ax.set_yscale("log")  # the untrained generator's distance is ~100 times the trained one's
             ax.set_xlabel(x_label, fontsize=8)
             ax.set_ylabel(axis_label, fontsize=8)
             ax.tick_params(labelsize=7)
@@ -217,10 +323,11 @@ def draw_curves(curves, baselines, title, out):
     save(fig, out)
 
 
-def plot_curves(rows, labels, folder, experiment):
-    """summary_curves.png and each curve's curve.png; the runs without a curve are the flat lines (they are
-    measured on the evaluation's images, the curves on validation images: see the titles)."""
-    curves, baselines = [], []
+def plot_curves(rows, labels, folder, experiment, references):
+    """summary_curves.png and each curve's curve.png. The flat lines are this experiment's runs without a
+    curve and the compared runs, measured on the evaluation's (test) images, the curves on validation images;
+    a Frechet line is drawn only where it counts as many images as the curve."""
+    curves, own_lines = [], []
     for row, label in zip(rows, labels):
         path = os.path.join(folder, row["run_id"], "curve.csv")
         name = label.replace("\n", " ")
@@ -228,18 +335,24 @@ def plot_curves(rows, labels, folder, experiment):
             columns, curve_rows = read_curve(path)
             curves.append((name, columns, curve_rows, os.path.dirname(path)))
         else:
-            baselines.append((name, {m: number(row.get(m)) for m, _ in CURVE_METRICS}))
+            own_lines.append(Reference(name, row, images_of(folder, row["run_id"])))
     if not curves:
         return
-    note = "curves: first validation images; flat lines: the evaluation's images"
+    flat = own_lines + list(references)
+    note = "curves: first validation images; dashed lines: test images, Frechet only at the curve's count"
+    counts = []
     for name, columns, curve_rows, run_folder in curves:
-        draw_curves([(name, columns, curve_rows)], baselines, f"{experiment}: {name}\n({note})",
-                    os.path.join(run_folder, "curve.png"))
-    draw_curves([c[:3] for c in curves], baselines, f"{experiment}: learning curves\n({note})",
-                os.path.join(folder, "summary_curves.png"))
+        images = curve_images_of(run_folder)
+        counts.append(images)
+        counted = f" on {images} images" if images else ""
+        draw_curves([(name, columns, curve_rows)], flat, f"{experiment}: {name}{counted}\n({note})",
+                    os.path.join(run_folder, "curve.png"), images)
+    draw_curves([c[:3] for c in curves], flat, f"{experiment}: learning curves\n({note})",
+                os.path.join(folder, "summary_curves.png"), the_one(counts))
 
 
-def main(path):
+def main(path, compared=()):
+    references = read_compared(compared)
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         columns, rows = reader.fieldnames or [], list(reader)
@@ -276,17 +389,28 @@ def main(path):
         key = [Patch(color=f"C{i % 10}", label=f"{i + 1}: {label.replace(chr(10), ' ')}") for i, label in enumerate(labels)]
         fig.legend(handles=key, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95), borderaxespad=0)
     save(fig, os.path.join(os.path.dirname(path), "summary.png"))
-    plot_pareto(rows, labels, experiment, os.path.join(os.path.dirname(path), "summary_pareto.png"))
-    plot_curves(rows, labels, os.path.dirname(path), experiment)
+    folder = os.path.dirname(path)
+    images = the_one(images_of(folder, row["run_id"]) for row in rows)
+    plot_pareto(rows, labels, experiment, os.path.join(folder, "summary_pareto.png"), references, images)
+    plot_curves(rows, labels, folder, experiment, references)
     return 0
 
 
+def parse_arguments(argv):
+    """(summary, [compared summaries]) from SUMMARY [--compare OTHER ...]; None when malformed."""
+    if len(argv) < 1 or len(argv) % 2 != 1 or any(flag != "--compare" for flag in argv[1::2]):
+        return None
+    return argv[0], argv[2::2]
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print("usage: tools/plot_summary.py results/<experiment>/summary.csv", file=sys.stderr)
+    arguments = parse_arguments(sys.argv[1:])
+    if arguments is None:
+        print("usage: tools/plot_summary.py results/<experiment>/summary.csv [--compare results/<other>/summary.csv ...]",
+              file=sys.stderr)
         sys.exit(2)
     try:
-        sys.exit(main(sys.argv[1]))
+        sys.exit(main(*arguments))
     except Exception as error:  # one line, like davi_run's own messages; the tables are already written
         print(f"figure: cannot draw {sys.argv[1]}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
               file=sys.stderr)

@@ -51,7 +51,8 @@ void print_list(std::ostream& out) {
   }
 }
 
-/// Runs tools/plot_summary.py on the experiment's summary.csv when the script is reachable from here.
+/// Runs tools/plot_summary.py on the experiment's summary.csv (and the summaries of the experiments it is compared
+/// with) when the script is reachable from here.
 static void make_figure(const Plan& plan) {
   const char* script_env = std::getenv("DAVI_PLOT_SCRIPT");
   const std::string script = script_env ? script_env : "tools/plot_summary.py";
@@ -60,13 +61,17 @@ static void make_figure(const Plan& plan) {
     return;
   }
   // The paths go to the script as arguments, never through a shell: an output folder may hold any character.
-  const std::string csv = (plan.output / "summary.csv").string();
-  std::vector<char*> args = {const_cast<char*>(script.c_str()), const_cast<char*>(csv.c_str()), nullptr};
+  std::vector<std::string> words = {script, (plan.output / "summary.csv").string()};
+  for (const auto& compared : plan.compared)
+    words.insert(words.end(), {"--compare", (compared.output / "summary.csv").string()});
+  std::vector<char*> args;
+  for (auto& word : words) args.push_back(word.data());
+  args.push_back(nullptr);
   pid_t pid = 0;
   int status = 0;
   const bool ran = posix_spawn(&pid, script.c_str(), nullptr, nullptr, args.data(), environ) == 0 &&
                    waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (!ran) std::cout << "figure: " << script << " " << csv << " failed; the tables are written\n";
+  if (!ran) std::cout << "figure: " << script << " " << words[1] << " failed; the tables are written\n";
 }
 
 /// The experiment's summary tables and figure, over the runs finished so far (inverse problems only).
@@ -278,6 +283,9 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
       return report(e, 2);
     }
+    for (const auto& compared : plan.compared)
+      listing << "  compare_with " << echo(compared.file, 200) << ": " << compared.finished << " of " << compared.runs
+              << " runs finished (" << compared.output.string() << ")\n";
     std::cout << path << ": valid, " << plan.runs.size() << " run" << (plan.runs.size() == 1 ? "" : "s") << "\n"
               << listing.str();
     return 0;

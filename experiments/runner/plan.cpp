@@ -1,5 +1,6 @@
 // Planning an experiment file (include/davi/runner/experiment.hpp): sweeps expanded, every run read
 // strictly, validated, resolved and given its id, before anything runs.
+#include <algorithm>
 #include <fstream>
 
 #include "davi/runner/experiment.hpp"
@@ -28,7 +29,74 @@ static void refuse_another_experiments_output(const Plan& plan) {
   }
 }
 
-Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, bool check_outputs) {
+/// What two experiments must share for their numbers to be drawn together: the task (operator and noise),
+/// the data set, the evaluation's split and the classifier its Frechet distance is measured with.
+static std::vector<std::pair<std::string, nlohmann::json>> comparable_part(const nlohmann::json& resolved) {
+  std::vector<std::pair<std::string, nlohmann::json>> part;
+  for (std::string key : {"task", "data.dataset", "evaluation.split", "evaluation.classifier"}) {
+    auto pointer_text = "/" + key;
+    std::replace(pointer_text.begin(), pointer_text.end(), '.', '/');
+    const nlohmann::json::json_pointer pointer(pointer_text);
+    part.emplace_back(key, resolved.contains(pointer) ? resolved[pointer] : nlohmann::json());
+  }
+  return part;
+}
+
+/// Plans the experiments named in "compare_with" (each without its own "compare_with": one level, so no
+/// chains or cycles) and checks that they solve this plan's one task, on the same data, split and classifier.
+static void plan_comparisons(Plan& plan, const nlohmann::json& list) {
+  DAVI_CHECK(list.is_array() && list.size() <= kMaxComparedExperiments, "compare_with: expected a list of at most ",
+             kMaxComparedExperiments, " experiment files, got ", echo(list.dump()));
+  const auto own = comparable_part(plan.runs.front().context.resolved);
+  for (const auto& run : plan.runs) {
+    DAVI_CHECK(run.kind == InverseProblem::name, "compare_with: only inverse problems are compared (this file's ",
+               "runs are ", run.kind, ")");
+    DAVI_CHECK(comparable_part(run.context.resolved) == own, "compare_with: this file's runs differ in task, data, ",
+               "split or classifier; a comparison needs one of each");
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto where = "compare_with[" + std::to_string(i) + "]";
+    DAVI_CHECK(list[i].is_string() && !list[i].get<std::string>().empty(), where,
+               ": expected the path of an experiment file, got ", echo(list[i].dump()));
+    const auto path = list[i].get<std::string>();
+    const auto named = where + ": " + echo(path, 200);
+    Plan other;
+    try {
+      auto file = read_json_file(path);
+      if (file.is_object()) file.erase("compare_with");
+      other = plan_experiment(file, path, /*check_outputs=*/false);
+    } catch (const Error& e) {
+      detail::fail(named, ": ", e.what());
+    }
+    const auto canonical = [](const std::filesystem::path& p) {
+      std::error_code ec;
+      const auto c = std::filesystem::weakly_canonical(p, ec);
+      return ec ? p.lexically_normal() : c;
+    };
+    DAVI_CHECK(canonical(other.output) != canonical(plan.output), named, ": writes to this experiment's own output ",
+               plan.output.string());
+    ComparedExperiment compared{path, other.output, other.runs.size(), 0};
+    for (const auto& run : other.runs) {
+      DAVI_CHECK(run.kind == InverseProblem::name, named, ": its runs are ", run.kind, ", not inverse problems");
+      const auto theirs = comparable_part(run.context.resolved);
+      for (std::size_t k = 0; k < own.size(); ++k)
+        DAVI_CHECK(theirs[k].second == own[k].second, named, ": run ", run.context.run_id, " has another ",
+                   own[k].first, " (", echo(theirs[k].second.dump(), 200), "; here ", echo(own[k].second.dump(), 200),
+                   "), so its numbers cannot be drawn beside this experiment's");
+      compared.finished += run.status() == "finished";
+    }
+    plan.compared.push_back(std::move(compared));
+  }
+}
+
+Plan plan_experiment(const nlohmann::json& file_as_read, const std::string& file_path, bool check_outputs) {
+  // "compare_with" names other experiments, not an option of a run: it stays out of run configs and ids.
+  auto file = file_as_read;
+  nlohmann::json compare_with;
+  if (file.is_object() && file.contains("compare_with")) {
+    compare_with = file["compare_with"];
+    file.erase("compare_with");
+  }
   Plan plan;
   plan.experiment = experiment_name(file_path);
   for (auto& point : expand_sweeps(file)) {
@@ -77,6 +145,7 @@ Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, b
                  "or choose another output (nothing was overwritten)");
   }
   if (check_outputs) refuse_another_experiments_output(plan);
+  if (!compare_with.is_null()) plan_comparisons(plan, compare_with);
   return plan;
 }
 

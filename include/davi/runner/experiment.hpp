@@ -119,10 +119,20 @@ struct PlannedRun {
   }
 };
 
+/// Another experiment named in "compare_with": its finished runs are drawn beside this one's (same task, data,
+/// split and classifier; checked when planning).
+inline constexpr std::size_t kMaxComparedExperiments = 16;
+struct ComparedExperiment {
+  std::string file;               // as written
+  std::filesystem::path output;   // where its summary.csv is written
+  std::size_t runs = 0, finished = 0;
+};
+
 struct Plan {
   std::string experiment;
   std::filesystem::path output;
   std::vector<PlannedRun> runs;
+  std::vector<ComparedExperiment> compared;
 };
 
 /// "quickstart" for "experiments/quickstart.json".
@@ -145,6 +155,8 @@ void read_point(nlohmann::json config, F&& f) {
 }
 
 /// Reads, expands and validates an experiment file; throws davi::Error (one line) on the first problem.
+/// A top-level "compare_with" (a list of experiment files; not part of any run's config or id) is planned
+/// too, without its own "compare_with", and must solve the same task.
 /// `check_outputs` refuses a file whose output folder holds another config's results (off only for
 /// --migrate-ids, which looks for results under their old ids).
 Plan plan_experiment(const nlohmann::json& file, const std::string& file_path, bool check_outputs = true);

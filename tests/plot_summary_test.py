@@ -78,6 +78,10 @@ refs = [Ref("ddrm", {"psnr": "22.0", F: "20.0"}, 200), Ref("ddrm", {"psnr": "22.
 assert [(r.label, r.images) for r in plot_summary.reference_lines("psnr", refs, 200)] == [("ddrm", 500)]
 assert [(r.label, r.images) for r in plot_summary.reference_lines(F, refs, 200)] == [("ddrm", 200), ("dps", 200)]
 assert plot_summary.reference_lines(F, refs, 1000) == [] and plot_summary.reference_lines(F, refs, None) == []
+# The Pareto figure adds each compared method once, and none this experiment has itself.
+refs.append(Ref("pigdm", {"psnr": "21.0"}, 500))
+assert [(r.label, r.images) for r in plot_summary.distinct_references(refs, {"pigdm"}, 200)] == [("ddrm", 200), ("dps", 200)]
+assert [(r.label, r.images) for r in plot_summary.distinct_references(refs, set(), 1000)] == [("ddrm", 500), ("dps", 200), ("pigdm", 500)]
 assert plot_summary.the_one([200, 200]) == 200 and plot_summary.the_one([200, 500]) is None
 assert plot_summary.the_one([None]) is None and plot_summary.the_one([]) is None
 assert plot_summary.parse_arguments(["a.csv"]) == ("a.csv", [])

@@ -154,6 +154,20 @@ def reference_lines(metric, references, images):
     return list(chosen.values())
 
 
+def distinct_references(references, own_labels, images):
+    """The compared runs the Pareto figure adds: one per method and swept values, none that this experiment
+    has itself (its own run is drawn), preferring a run over `images` images, else the one over the most."""
+    chosen = {}
+    for ref in references:
+        if ref.label in own_labels:
+            continue
+        held = chosen.get(ref.label)
+        rank = lambda r: (r.images == images and images is not None, r.images or 0)  # noqa: E731
+        if held is None or rank(ref) > rank(held):
+            chosen[ref.label] = ref
+    return list(chosen.values())
+
+
 def read_compared(paths):
     """The finished runs of the compared experiments' summaries; a summary not written yet is skipped."""
     references = []
@@ -391,7 +405,9 @@ def main(path, compared=()):
     save(fig, os.path.join(os.path.dirname(path), "summary.png"))
     folder = os.path.dirname(path)
     images = the_one(images_of(folder, row["run_id"]) for row in rows)
-    plot_pareto(rows, labels, experiment, os.path.join(folder, "summary_pareto.png"), references, images)
+    own_labels = {label.replace("\n", " ") for label in run_labels(rows, columns, with_id=False)}
+    plot_pareto(rows, labels, experiment, os.path.join(folder, "summary_pareto.png"),
+                distinct_references(references, own_labels, images), images)
     plot_curves(rows, labels, folder, experiment, references)
     return 0
 

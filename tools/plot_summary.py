@@ -314,6 +314,8 @@ def draw_curves(curves, references, title, out, images):
                 for prefix, style in (("", "-"), ("ema_", "-"), ("online_", ":")):
                     if prefix + metric in columns:
                         name = f"{label} ({prefix[:-1]})" if prefix else label
+                        if len(curves) == 1:  # the title names the run: the key says only which weights
+                            name = prefix[:-1] or label
                         ax.plot(numbers(rows, x_column), numbers(rows, prefix + metric), style, color=f"C{i % 10}",
                                 marker=".", label=name)
             for ref in lines:

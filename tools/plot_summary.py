@@ -114,20 +114,22 @@ def read_json(path):
         return None
 
 
+def count_in(path, *keys):
+    """The integer at keys... of a JSON file, or None when the file, a key or the integer is missing."""
+    value = read_json(path)
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def images_of(folder, run_id):
     """The number of images a run's metrics were measured over (its metrics.json), or None when unknown."""
-    metrics = read_json(os.path.join(folder, run_id, "metrics.json"))
-    value = metrics.get("images") if isinstance(metrics, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return count_in(os.path.join(folder, run_id, "metrics.json"), "images")
 
 
 def curve_images_of(run_folder):
     """The number of validation images a run's learning curve is measured on (config.json), or None."""
-    config = read_json(os.path.join(run_folder, "config.json"))
-    method = config.get("method") if isinstance(config, dict) else None
-    curve = method.get("curve") if isinstance(method, dict) else None
-    value = curve.get("images") if isinstance(curve, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return count_in(os.path.join(run_folder, "config.json"), "method", "curve", "images")
 
 
 def comparable(metric, images, other_images):
@@ -142,30 +144,28 @@ def the_one(values):
     return distinct.pop() if len(distinct) == 1 else None
 
 
+def one_per_label(references, rank):
+    """The highest-ranked reference of each label, in the order the labels first appear."""
+    chosen = {}
+    for ref in references:
+        if ref.label not in chosen or rank(ref) > rank(chosen[ref.label]):
+            chosen[ref.label] = ref
+    return list(chosen.values())
+
+
 def reference_lines(metric, references, images):
     """The references drawn as flat lines of `metric` beside values over `images` images: the comparable
     ones with a finite value, one per label (the one over the most images)."""
-    chosen = {}
-    for ref in references:
-        if number(ref.row.get(metric)) == number(ref.row.get(metric)) and comparable(metric, images, ref.images):
-            held = chosen.get(ref.label)
-            if held is None or (ref.images or 0) > (held.images or 0):
-                chosen[ref.label] = ref
-    return list(chosen.values())
+    drawable = [r for r in references
+                if comparable(metric, images, r.images) and not math.isnan(number(r.row.get(metric)))]
+    return one_per_label(drawable, lambda r: r.images or 0)
 
 
 def distinct_references(references, own_labels, images):
     """The compared runs the Pareto figure adds: one per method and swept values, none that this experiment
     has itself (its own run is drawn), preferring a run over `images` images, else the one over the most."""
-    chosen = {}
-    for ref in references:
-        if ref.label in own_labels:
-            continue
-        held = chosen.get(ref.label)
-        rank = lambda r: (r.images == images and images is not None, r.images or 0)  # noqa: E731
-        if held is None or rank(ref) > rank(held):
-            chosen[ref.label] = ref
-    return list(chosen.values())
+    return one_per_label([r for r in references if r.label not in own_labels],
+                         lambda r: (images is not None and r.images == images, r.images or 0))
 
 
 def read_compared(paths):
@@ -339,19 +339,19 @@ def draw_curves(curves, references, title, out, images):
     save(fig, out)
 
 
-def plot_curves(rows, labels, folder, experiment, references):
+def plot_curves(rows, labels, row_images, folder, experiment, references):
     """summary_curves.png and each curve's curve.png. The flat lines are this experiment's runs without a
     curve and the compared runs, measured on the evaluation's (test) images, the curves on validation images;
     a Frechet line is drawn only where it counts as many images as the curve."""
     curves, own_lines = [], []
-    for row, label in zip(rows, labels):
+    for row, label, run_images in zip(rows, labels, row_images):
         path = os.path.join(folder, row["run_id"], "curve.csv")
         name = label.replace("\n", " ")
         if os.path.exists(path):
             columns, curve_rows = read_curve(path)
             curves.append((name, columns, curve_rows, os.path.dirname(path)))
         else:
-            own_lines.append(Reference(name, row, images_of(folder, row["run_id"])))
+            own_lines.append(Reference(name, row, run_images))
     if not curves:
         return
     flat = own_lines + list(references)
@@ -406,11 +406,12 @@ def main(path, compared=()):
         fig.legend(handles=key, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95), borderaxespad=0)
     save(fig, os.path.join(os.path.dirname(path), "summary.png"))
     folder = os.path.dirname(path)
-    images = the_one(images_of(folder, row["run_id"]) for row in rows)
+    row_images = [images_of(folder, row["run_id"]) for row in rows]
+    images = the_one(row_images)
     own_labels = {label.replace("\n", " ") for label in run_labels(rows, columns, with_id=False)}
     plot_pareto(rows, labels, experiment, os.path.join(folder, "summary_pareto.png"),
                 distinct_references(references, own_labels, images), images)
-    plot_curves(rows, labels, folder, experiment, references)
+    plot_curves(rows, labels, row_images, folder, experiment, references)
     return 0
 
 

@@ -196,6 +196,31 @@ TEST(Summary, IntervalsShowInTheirMetricsCellsAndSeedsAreSummarisedByMeanAndSd) 
   EXPECT_TRUE(runner::seed_table(runner::summary_table(runner::Plan{})).columns.empty());  // no seed axis
 }
 
+TEST(Summary, TheFigureScriptRunsUnderDaviPythonWithThePathsAsArguments) {
+  runner::Plan plan;
+  plan.output = davi::testing::temp_dir("figure_python");
+  add_finished_run(plan, "a0", {{"method", "davi"}}, {{"metrics", {{"psnr", 20.0}}}});
+  // A stand-in for tools/plot_summary.py that records its arguments; not executable, so it runs only
+  // through an interpreter.
+  const auto script = plan.output / "record_args";
+  std::ofstream(script) << "printf '%s\\n' \"$@\" > \"$0.args\"\n";
+  const auto recorded = plan.output / "record_args.args";
+  ASSERT_EQ(::setenv("DAVI_PLOT_SCRIPT", script.c_str(), 1), 0);
+  ASSERT_EQ(::setenv("DAVI_PYTHON", "/bin/sh", 1), 0);
+  runner::write_summary_and_figure(plan);
+  std::ifstream in(recorded);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, (plan.output / "summary.csv").string());
+  // Without an interpreter the script itself is run, and a script that cannot run leaves the tables alone.
+  std::filesystem::remove(recorded);
+  ASSERT_EQ(::unsetenv("DAVI_PYTHON"), 0);
+  runner::write_summary_and_figure(plan);
+  EXPECT_FALSE(std::filesystem::exists(recorded));
+  EXPECT_TRUE(std::filesystem::exists(plan.output / "summary.csv"));
+  ASSERT_EQ(::unsetenv("DAVI_PLOT_SCRIPT"), 0);
+}
+
 TEST(Plan, StrictErrorsNameTheJsonPathAndWhatWasExpected) {
   EXPECT_EQ(plan_error([](json& e) { e["method"][0]["divergence"] = "ikll"; }),
             "method.divergence: unknown \"ikll\"; expected one of: kl, ikl");

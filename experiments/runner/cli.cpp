@@ -61,7 +61,11 @@ static void make_figure(const Plan& plan) {
     return;
   }
   // The paths go to the script as arguments, never through a shell: an output folder may hold any character.
-  std::vector<std::string> words = {script, (plan.output / "summary.csv").string()};
+  // $DAVI_PYTHON names another interpreter than the script's own (Debian's python3 with matplotlib).
+  const char* python = std::getenv("DAVI_PYTHON");
+  const std::string summary = (plan.output / "summary.csv").string();
+  std::vector<std::string> words = {script, summary};
+  if (python && *python) words.insert(words.begin(), python);
   for (const auto& compared : plan.compared)
     words.insert(words.end(), {"--compare", (compared.output / "summary.csv").string()});
   std::vector<char*> args;
@@ -69,9 +73,9 @@ static void make_figure(const Plan& plan) {
   args.push_back(nullptr);
   pid_t pid = 0;
   int status = 0;
-  const bool ran = posix_spawn(&pid, script.c_str(), nullptr, nullptr, args.data(), environ) == 0 &&
+  const bool ran = posix_spawnp(&pid, words[0].c_str(), nullptr, nullptr, args.data(), environ) == 0 &&
                    waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (!ran) std::cout << "figure: " << script << " " << words[1] << " failed; the tables are written\n";
+  if (!ran) std::cout << "figure: " << script << " " << summary << " failed; the tables are written\n";
 }
 
 /// The experiment's summary tables and figure, over the runs finished so far (inverse problems only).

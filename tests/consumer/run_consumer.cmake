@@ -13,6 +13,10 @@ step(${CMAKE_COMMAND} --install ${DAVI_BUILD_DIR} --prefix ${WORK_DIR}/prefix)
 # the consumer through the environment, where CMake reads it ":"-separated.
 if(OUTER_PREFIX_PATH)
   string(REPLACE "|" ":" outer_prefix_path "${OUTER_PREFIX_PATH}")
+  # Prefixes already in the environment stay (tools/cuda_smoke's unpacked build dependencies).
+  if(DEFINED ENV{CMAKE_PREFIX_PATH} AND NOT "$ENV{CMAKE_PREFIX_PATH}" STREQUAL "")
+    string(APPEND outer_prefix_path ":$ENV{CMAKE_PREFIX_PATH}")
+  endif()
   set(ENV{CMAKE_PREFIX_PATH} "${outer_prefix_path}")
 endif()
 step(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix

@@ -1,4 +1,4 @@
-// Core: checks, devices, threads, seeded streams, strict options, the registry, atomic files.
+// Core: checks, devices, threads, seeded streams, strict options, the registry, atomic files, removing folders.
 #include <torch/torch.h>
 
 #include <fstream>
@@ -400,6 +400,27 @@ TEST(AtomicFile, ReplacesWholeFilesAndLeavesNoTemporaries) {
   int files = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++files;
   EXPECT_EQ(files, 1);
+}
+
+
+TEST(RemoveTree, RemovesAFolderChildrenFirstAndRemovesLinksWithoutFollowingThem) {
+  namespace fs = std::filesystem;
+  const auto dir = davi::testing::temp_dir("remove_tree");
+  const auto kept = dir / "kept";
+  fs::create_directories(kept);
+  std::ofstream(kept / "outside.txt") << "stays";
+  const auto tree = dir / "tree";
+  fs::create_directories(tree / "a" / "b");
+  std::ofstream(tree / "top.txt") << "x";
+  std::ofstream(tree / "a" / "b" / "deep.txt") << "y";
+  fs::create_directory_symlink(kept, tree / "a" / "link_to_kept");
+  EXPECT_TRUE(remove_tree(tree));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(tree)));
+  EXPECT_TRUE(fs::exists(kept / "outside.txt"));  // the link went, not what it pointed to
+  EXPECT_TRUE(remove_tree(tree));                 // nothing there: nothing left to remove
+  std::ofstream(dir / "file.txt") << "z";
+  EXPECT_TRUE(remove_tree(dir / "file.txt"));  // a plain file too
+  EXPECT_FALSE(fs::exists(dir / "file.txt"));
 }
 
 }  // namespace

@@ -30,9 +30,9 @@ const c10::Device kCuda(c10::kCUDA, 0);
 TEST(Cuda, EveryOperatorComputesOnTheDeviceOfItsInputAsOnTheCpu) {
   DAVI_REQUIRE_CUDA();
   Rng rng(1);
-  const auto x = rng.randn({2, 1, 28, 28});
+  const auto x = rng.randn({2, 3, 28, 28});  // RGB: every operator takes it, and colorization needs it
   runner::for_each_type<runner::OperatorTypes>([&]<class T>() {
-    auto op = runner::make_operator(runner::Policy<runner::OperatorTypes>(T::name), {1, 28, 28});
+    auto op = runner::make_operator(runner::Policy<runner::OperatorTypes>(T::name), {3, 28, 28});
     std::visit(
         [&](auto& a) {
           const auto y = a.forward(x);

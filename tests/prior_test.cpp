@@ -74,6 +74,8 @@ TEST(Precision, ScopesNestAndTheJsonSpellingsResolve) {
   EXPECT_EQ(resolve_compute("bf16", "nchw", cpu), (Compute{Precision::bf16, MemoryFormat::nchw}));
   EXPECT_EQ(resolve_compute("auto", "auto", cpu), fastest_compute(cpu));
   EXPECT_EQ(fastest_compute(cpu), Compute{});  // measured: docs/performance.md
+  EXPECT_EQ(fastest_compute(c10::Device(c10::kCUDA, 0)),  // measured on an H200: results/cuda/report.md
+            (Compute{Precision::fp32, MemoryFormat::channels_last}));
   EXPECT_DAVI_ERROR(resolve_compute("half", "auto", cpu), "precision: unknown \"half\"");
   EXPECT_DAVI_ERROR(resolve_compute("fp32", "nhwc", cpu), "memory_format: unknown \"nhwc\"");
 }

@@ -912,6 +912,9 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
   f.experiment["device"] = "auto";
   const auto file = f.write(f.experiment);
   const auto plan = runner::plan_experiment(f.experiment, file.string());
+  // What "auto" resolves to on this machine (cuda:0 on a GPU machine), and a device of the other type.
+  const std::string here = plan.runs[0].context.resolved["device"];
+  const std::string elsewhere = here == "cpu" ? "cuda:0" : "cpu";
   // Two finished runs as davi 0.1 left them: under their old ids, config.json with "device": "auto".
   std::vector<fs::path> old_dirs;
   for (const auto& run : plan.runs) {
@@ -924,14 +927,14 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
     std::ofstream(dir / "config.json") << config.dump(2);
     const json metrics = {{"run_id", old_id},         {"method", {{"name", "lift"}}}, {"nfe", 0},
                           {"network_backprops", 0}, {"seconds_per_image", 0.01},    {"sigma_y", 0.05},
-                          {"metrics", {{"psnr", 21.5}}}, {"environment", {{"device", "cpu"}}}};
+                          {"metrics", {{"psnr", 21.5}}}, {"environment", {{"device", here}}}};
     std::ofstream(dir / "metrics.json") << metrics.dump(2);
     std::ofstream(dir / "samples.png") << "kept";
     old_dirs.push_back(dir);
   }
   ASSERT_EQ(plan.runs[0].status(), "new");
   const auto validated = run_davi({"--validate", file.string()});
-  EXPECT_NE(validated.text.find("device: auto -> cpu"), std::string::npos) << validated.text;
+  EXPECT_NE(validated.text.find("device: auto -> " + here), std::string::npos) << validated.text;
   const auto out = run_davi({"--migrate-ids", file.string()});
   ASSERT_EQ(out.code, 0) << out.text;
   EXPECT_NE(out.text.find("2 runs moved to new ids, 0 left alone"), std::string::npos) << out.text;
@@ -945,15 +948,16 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
   }
   // Once moved, nothing is left to move; a run made on another device type is left alone (exit 1).
   EXPECT_NE(run_davi({"--migrate-ids", file.string()}).text.find("0 runs moved"), std::string::npos);
-  const auto cuda_dir = f.dir / "out" / runner::legacy_run_id_of(plan.runs[0].context.resolved, "auto");
-  fs::rename(plan.runs[0].context.dir, cuda_dir);
-  auto metrics = read_json(cuda_dir / "metrics.json");
-  metrics["run_id"] = cuda_dir.filename().string();
-  metrics["environment"]["device"] = "cuda:0";
-  std::ofstream(cuda_dir / "metrics.json") << metrics.dump(2);
+  const auto elsewhere_dir = f.dir / "out" / runner::legacy_run_id_of(plan.runs[0].context.resolved, "auto");
+  fs::rename(plan.runs[0].context.dir, elsewhere_dir);
+  auto metrics = read_json(elsewhere_dir / "metrics.json");
+  metrics["run_id"] = elsewhere_dir.filename().string();
+  metrics["environment"]["device"] = elsewhere;
+  std::ofstream(elsewhere_dir / "metrics.json") << metrics.dump(2);
   const auto refused = run_davi({"--migrate-ids", file.string()});
   EXPECT_EQ(refused.code, 1);
-  EXPECT_NE(refused.text.find("made on cuda:0, this file resolves to cpu here; left alone"), std::string::npos)
+  EXPECT_NE(refused.text.find("made on " + elsewhere + ", this file resolves to " + here + " here; left alone"),
+            std::string::npos)
       << refused.text;
   // A metrics.json that lost a field stops the summary with one line naming the file, not a crash.
   metrics.erase("nfe");

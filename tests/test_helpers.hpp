@@ -8,6 +8,7 @@
 #include <string>
 
 #include "davi/core/check.hpp"
+#include "davi/core/remove_tree.hpp"
 
 namespace davi::testing {
 
@@ -21,7 +22,7 @@ inline double relative_error(const at::Tensor& a, const at::Tensor& b) {
 inline std::filesystem::path temp_dir(const std::string& name) {
   const char* root = std::getenv("DAVI_TEST_TMP");
   auto dir = std::filesystem::path(root ? root : "/tmp/davi_tests") / name;
-  std::filesystem::remove_all(dir);
+  DAVI_CHECK(remove_tree(dir), "cannot empty the test folder ", dir.string());
   std::filesystem::create_directories(dir);
   return dir;
 }

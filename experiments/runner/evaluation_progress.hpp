@@ -17,6 +17,7 @@
 #include "davi/core/archive.hpp"
 #include "davi/core/atomic_file.hpp"
 #include "davi/core/cost.hpp"
+#include "davi/core/remove_tree.hpp"
 #include "davi/core/rng.hpp"
 
 namespace davi::runner {
@@ -81,8 +82,7 @@ class EvaluationProgress {
 
   /// Removes the folder: the evaluation's results are written.
   void remove() const {
-    std::error_code ignored;  // a folder that cannot be removed is only clutter: metrics.json marks the run finished
-    std::filesystem::remove_all(dir_, ignored);
+    (void)remove_tree(dir_);  // a folder that cannot be removed is only clutter: metrics.json marks the run finished
   }
 
  private:

@@ -80,9 +80,11 @@ inline bool cpu_has_native_bf16() {
 
 /// The fastest setting on `device`, as measured (docs/performance.md): on CPU with LibTorch 1.13 (oneDNN
 /// 2.6) fp32 NCHW, because its bf16 convolutions run slower than fp32 even on CPUs with AVX-512 BF16 and
-/// GroupNorm is slower in channels_last; on CUDA bf16 with channels_last (tensor cores).
+/// GroupNorm is slower in channels_last; on CUDA fp32 with channels_last: at DAVI's batch sizes (32, 64) the
+/// 28x28 networks are launch-bound on an H200, and bf16's casts made a training step slower (16.8 against
+/// 19.7 steps/s at batch 32, results/cuda/report.md); bf16 wins only from batch 256.
 inline Compute fastest_compute(const c10::Device& device) {
-  if (device.is_cuda()) return {Precision::bf16, MemoryFormat::channels_last};
+  if (device.is_cuda()) return {Precision::fp32, MemoryFormat::channels_last};
   return {};
 }
 

@@ -388,7 +388,8 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
                                              {"ablation_inpaint", 4}, {"train_prior", 1}, {"train_classifier", 1},
                                              {"precision_deblur", 4}, {"precision_prior", 2}};
   runs["frechet_vs_images"] = 12;
-  runs["recipe_deblur"] = 4;
+  runs["recipe_deblur"] = 2;
+  runs["recipe_deblur_bf16"] = 3;
   for (const char* task : {"deblur", "sr4", "inpaint"}) {
     runs[std::string("baselines_") + task] = 10;
     runs[std::string("tune_baselines_") + task] = 29;

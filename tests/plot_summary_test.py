@@ -43,6 +43,9 @@ with tempfile.TemporaryDirectory() as folder:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     assert plot_summary.run_labels(rows, list(rows[0].keys()))[1] == "m1\nrun1", plot_summary.run_labels(rows, list(rows[0]))
+    # The train split's metrics (evaluation.train_images) are not sweep axes either.
+    with_train = [dict(r, train_psnr="30") for r in rows]
+    assert plot_summary.run_labels(with_train, list(with_train[0].keys()))[1] == "m1\nrun1"
     below, above = plot_summary.error_bars(rows, "psnr")
     assert below[0] != below[0] and below[1] == 1 and above[1] == 0.5, (below, above)
     assert plot_summary.error_bars(rows, "ssim") is None

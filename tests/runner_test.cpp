@@ -389,7 +389,7 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
                                              {"precision_deblur", 4}, {"precision_prior", 2}};
   runs["frechet_vs_images"] = 12;
   runs["recipe_deblur"] = 2;
-  runs["recipe_deblur_bf16"] = 3;
+  runs["recipe_deblur_bf16"] = 4;
   for (const char* task : {"deblur", "sr4", "inpaint"}) {
     runs[std::string("baselines_") + task] = 10;
     runs[std::string("tune_baselines_") + task] = 29;
@@ -849,6 +849,116 @@ TEST(LearningCurve, MeasuringChangesNothingOfTheTrainingAndTheCurveIsKeptWithThe
   with_curve["method"][0]["curve"]["images"] = 101;
   EXPECT_DAVI_ERROR(runner::plan_experiment(with_curve, (f.dir / "with.json").string()),
                     "method.curve.images: expected a value in [2, 100] (data.validation_images), got 101");
+}
+
+TEST(DaviRun, TrainImagesEvaluateTheTrainSplitOfTheSameTrainingAndChangeNothingOfTheEvaluatedSplit) {
+  Fixture f("runner_train_split");
+  auto plain = f.experiment;
+  plain["method"][0]["training"]["steps"] = 6;
+  auto with_train = plain;
+  with_train["evaluation"]["train_images"] = 6;
+  with_train["output"] = (f.dir / "with").string();
+  const auto run = [&](const json& e, const std::string& name) {
+    const auto plan = runner::plan_experiment(e, f.write(e, name).string());
+    ::testing::internal::CaptureStdout();
+    runner::execute(plan);
+    const auto printed = ::testing::internal::GetCapturedStdout();
+    return std::pair{plan, printed};
+  };
+  const auto [without, plain_text] = run(plain, "plain.json");
+  const auto [with, with_text] = run(with_train, "with.json");
+  auto zero = plain;  // 0 is the default, and hashes like the runs made before the option existed
+  zero["evaluation"]["train_images"] = 0;
+  EXPECT_EQ(runner::plan_experiment(zero, (f.dir / "plain.json").string()).runs[0].context.run_id,
+            without.runs[0].context.run_id);
+  EXPECT_NE(with.runs[0].context.run_id, without.runs[0].context.run_id);
+
+  for (std::size_t r = 0; r < 2; ++r) {  // DAVI (trained once) and the lift
+    const auto dir = with.runs[r].context.dir;
+    const auto m = read_json(dir / "metrics.json"), p = read_json(without.runs[r].context.dir / "metrics.json");
+    EXPECT_EQ(m["metrics"], p["metrics"]) << dir;  // the evaluated split's numbers are untouched
+    EXPECT_EQ(m["intervals"], p["intervals"]) << dir;
+    EXPECT_FALSE(p.contains("train_split"));
+    ASSERT_TRUE(m.contains("train_split")) << dir;
+    const auto& t = m["train_split"];
+    EXPECT_EQ(t["images"], 6);
+    EXPECT_TRUE(std::isfinite(t["metrics"]["psnr"].get<double>()));
+    EXPECT_NE(t["metrics"]["psnr"], m["metrics"]["psnr"]);  // other images, other numbers
+    EXPECT_LE(t["intervals"]["psnr"][0].get<double>(), t["metrics"]["psnr"].get<double>());
+    EXPECT_GE(t["intervals"]["psnr"][1].get<double>(), t["metrics"]["psnr"].get<double>());
+    EXPECT_GT(t["seconds_per_image"].get<double>(), 0.0);
+    EXPECT_EQ(t["non_finite_samples"], 0);
+    EXPECT_TRUE(fs::exists(dir / "samples_train.png"));
+    EXPECT_FALSE(fs::exists(dir / "evaluation_progress_train"));
+  }
+  EXPECT_EQ(csv_without_last_column(with.runs[0].context.dir / "train_log.csv"),
+            csv_without_last_column(without.runs[0].context.dir / "train_log.csv"));
+  EXPECT_NE(with_text.find("davi, train split: "), std::string::npos) << with_text;
+  EXPECT_EQ(plain_text.find("train split"), std::string::npos) << plain_text;
+
+  // The summary gains train_<metric> columns after the metrics, which the seed table carries too.
+  const auto table = runner::write_summary(with);
+  const auto column = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(table.columns.begin(), table.columns.end(), name) - table.columns.begin());
+  };
+  ASSERT_LT(column("train_psnr"), table.columns.size());
+  EXPECT_LT(column("classifier_frechet_distance"), column("train_psnr"));
+  EXPECT_LT(column("train_psnr"), column("sigma_y"));
+  EXPECT_EQ(table.rows[0][column("train_psnr")],
+            runner::format_number(read_json(with.runs[0].context.dir / "metrics.json")["train_split"]["metrics"]["psnr"]));
+  const auto plain_table = runner::summary_table(without);
+  EXPECT_EQ(std::count_if(plain_table.columns.begin(), plain_table.columns.end(),
+                          [](const std::string& c) { return c.rfind("train_", 0) == 0; }),
+            0);
+
+  // What cannot work is refused at planning, with the option's path.
+  EXPECT_DAVI_ERROR(runner::plan_experiment(
+                        [&] {
+                          auto e = with_train;
+                          e["evaluation"]["split"] = "train";
+                          return e;
+                        }(),
+                        (f.dir / "x.json").string()),
+                    "evaluation.train_images: the evaluated split is already train");
+  for (const int bad : {1, 1000000}) {
+    auto e = with_train;
+    e["evaluation"]["train_images"] = bad;
+    EXPECT_DAVI_ERROR(runner::plan_experiment(e, (f.dir / "x.json").string()),
+                      "evaluation.train_images: expected 0 or a value in [2, ");
+  }
+  auto negative = with_train;
+  negative["evaluation"]["train_images"] = -4;
+  EXPECT_DAVI_ERROR(runner::plan_experiment(negative, (f.dir / "x.json").string()), "evaluation.train_images");
+}
+
+TEST(DaviRun, ATrainSplitEvaluationKilledPartWayContinuesToTheNumbersOfOneThatNeverStopped) {
+  Fixture f("runner_train_split_resume");
+  f.experiment["method"] = {{{"name", "dps"}, {"steps", 20}}};  // a batch takes long enough to be killed between
+  f.experiment["evaluation"]["images"] = 2;
+  f.experiment["evaluation"]["batch_size"] = 2;
+  f.experiment["evaluation"]["train_images"] = 8;  // 4 batches
+  auto straight_exp = f.experiment;
+  straight_exp["output"] = (f.dir / "straight").string();
+  const auto straight_file = f.write(straight_exp, "straight.json");
+  ASSERT_EQ(run_davi({straight_file.string()}).code, 0);
+  const auto id = runner::plan_experiment(straight_exp, straight_file.string()).runs[0].context.run_id;
+  const auto straight = read_json(f.dir / "straight" / id / "metrics.json");
+
+  const auto file = f.write(f.experiment);
+  const auto progress = f.dir / "out" / id / "evaluation_progress_train" / "progress.pt";
+  ASSERT_TRUE(killed_once_written(file, progress)) << "the run finished before it could be killed";
+  EXPECT_FALSE(fs::exists(f.dir / "out" / id / "metrics.json"));
+  const auto listed = run_davi({"--validate", file.string()});
+  EXPECT_EQ(listed.code, 0) << listed.text;
+  EXPECT_NE(listed.text.find("(train evaluation: "), std::string::npos) << listed.text;
+  EXPECT_NE(listed.text.find(" of 4 batches saved)"), std::string::npos) << listed.text;
+  const auto resumed = run_davi({file.string()});
+  ASSERT_EQ(resumed.code, 0) << resumed.text;
+  EXPECT_NE(resumed.text.find("train evaluation: continuing after batch "), std::string::npos) << resumed.text;
+  auto after = read_json(f.dir / "out" / id / "metrics.json"), before = straight;
+  for (auto* m : {&after, &before}) (*m)["train_split"].erase("seconds_per_image");
+  EXPECT_EQ(reproducible_part(after), reproducible_part(before));
+  EXPECT_FALSE(fs::exists(f.dir / "out" / id / "evaluation_progress_train"));
 }
 
 TEST(DaviRun, SigtermSavesTheCurrentStepAndAFullDiskFailsCleanly) {

@@ -69,7 +69,7 @@ def error_bars(rows, column):
 
 def run_labels(rows, columns, with_id=True):
     """A label per run from the swept columns (or the method and, with_id, the run id when nothing is swept)."""
-    axes = [c for c in columns if c not in FIXED and not is_interval(c)]
+    axes = [c for c in columns if c not in FIXED and not is_interval(c) and not c.startswith("train_")]
     labels = []
     for row in rows:
         parts = [stacked(row[a]) for a in axes if row[a]]

@@ -155,11 +155,13 @@ static void check_batches_split(const PlannedRun& run, int processes) {
   for (const auto& [key, pointer] : {std::pair{"method.batch_size", "/method/batch_size"},
                                      std::pair{"training.batch_size", "/training/batch_size"}})
     if (const auto rows = resolved_integer(run, pointer); rows > 0) check(key, rows);
-  if (const auto batch = resolved_integer(run, "/evaluation/batch_size"),
-      images = resolved_integer(run, "/evaluation/images");
-      batch > 0 && images > 0) {
+  const auto batch = resolved_integer(run, "/evaluation/batch_size");
+  for (const auto& [key, pointer] : {std::pair{"evaluation.images", "/evaluation/images"},
+                                     std::pair{"evaluation.train_images", "/evaluation/train_images"}}) {
+    const auto images = resolved_integer(run, pointer);
+    if (batch <= 0 || images <= 0) continue;
     check("evaluation.batch_size", std::min(batch, images));
-    if (images % batch != 0) check("evaluation.images (its last batch)", images % batch);
+    if (images % batch != 0) check((std::string(key) + " (its last batch)").c_str(), images % batch);
   }
 }
 
@@ -213,11 +215,14 @@ static c10::Device collective_device(const Plan& plan) {
 /// damaged one is refused here, before any work).
 static void print_saved_evaluation(std::ostream& out, const PlannedRun& run) {
   if (!run.own_folder || run.status() != "partial") return;
-  const auto saved = EvaluationProgress(run.context.dir).saved_batches();
-  if (saved == 0) return;
-  const auto images = resolved_integer(run, "/evaluation/images");
   const auto batch = std::max<std::int64_t>(resolved_integer(run, "/evaluation/batch_size"), 1);
-  out << " (evaluation: " << saved << " of " << (images + batch - 1) / batch << " batches saved)";
+  for (const std::string part : {"", "train"}) {
+    const auto saved = EvaluationProgress(run.context.dir, part).saved_batches();
+    if (saved == 0) continue;
+    const auto images = resolved_integer(run, part.empty() ? "/evaluation/images" : "/evaluation/train_images");
+    out << " (" << (part.empty() ? "" : part + " ") << "evaluation: " << saved << " of "
+        << (images + batch - 1) / batch << " batches saved)";
+  }
 }
 
 /// One line saying what "device": "auto" chose here, when any run of the plan asked for it.

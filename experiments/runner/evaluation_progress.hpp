@@ -24,10 +24,13 @@ namespace davi::runner {
 
 class EvaluationProgress {
  public:
-  /// The progress of the evaluation of the run in `run_dir` (its folder name is the run's id).
-  explicit EvaluationProgress(const std::filesystem::path& run_dir)
-      : dir_(run_dir / "evaluation_progress"), tag_("evaluation of run " + run_dir.filename().string()) {}
+  /// The progress of the evaluation of the run in `run_dir` (its folder name is the run's id); `part`
+  /// names a second evaluation of the same run ("train": the train split's, in evaluation_progress_train).
+  explicit EvaluationProgress(const std::filesystem::path& run_dir, const std::string& part = "")
+      : dir_(run_dir / (part.empty() ? "evaluation_progress" : "evaluation_progress_" + part)),
+        tag_((part.empty() ? "evaluation" : part + " evaluation") + " of run " + run_dir.filename().string()) {}
 
+  const std::filesystem::path& folder() const { return dir_; }
   std::int64_t batches_done() const { return batches_done_; }
   double seconds() const { return seconds_; }
   const Cost& cost() const { return cost_; }

@@ -43,9 +43,10 @@ void save_grid(const std::filesystem::path& path, const MeasurementModel& op, co
 /// Data-parallel (`group` of several processes), each process solves its rows of every batch with the
 /// batch's random numbers (a sharded stream), and rank 0 gathers the samples, measures and writes; the
 /// others return an empty report. The numbers are those of one process, up to floating-point rounding.
+/// `part` names a second evaluation of the run ("train"): its own progress folder and samples_<part>.png.
 nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Tensor& x0_all, const at::Tensor& y_all,
                         const EvaluationOptions& ev, std::uint64_t seed, const c10::Device& device,
-                        const std::filesystem::path& dir, distributed::Group& group) {
+                        const std::filesystem::path& dir, distributed::Group& group, const std::string& part = "") {
   const bool leader = group.rank() == 0;
   auto metrics = ev.metrics.make();
   networks::FeatureClassifier classifier{nullptr};
@@ -54,11 +55,11 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
   at::Tensor grid_samples, grid_y;
   Rng rng(seed + 2000, device);
   rng.shard(group.rank(), group.size());
-  EvaluationProgress progress(dir);
+  EvaluationProgress progress(dir, part);
   const std::int64_t n = x0_all.size(0), samples = ev.samples, batches = (n + ev.batch_size - 1) / ev.batch_size;
   if (progress.resume(rng) && leader)
-    std::cout << "evaluation: continuing after batch " << progress.batches_done() << " of " << batches << " ("
-              << (dir / "evaluation_progress").string() << ")\n";
+    std::cout << (part.empty() ? "" : part + " ") << "evaluation: continuing after batch " << progress.batches_done()
+              << " of " << batches << " (" << progress.folder().string() << ")\n";
   double seconds = progress.seconds();
   Cost cost = progress.cost();
   std::int64_t non_finite = 0;  // samples with a NaN or infinite pixel: the method diverged on them
@@ -108,7 +109,8 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
     }
   }
   if (!leader) return nlohmann::json::object();
-  save_grid(dir / "samples.png", op, grid_y, grid_samples, x0_all, ev.grid_samples);
+  save_grid(dir / (part.empty() ? "samples.png" : "samples_" + part + ".png"), op, grid_y, grid_samples, x0_all,
+            ev.grid_samples);
 
   nlohmann::json values = nlohmann::json::object();
   for (const auto& [reported, values_per_batch] : per_image)
@@ -154,6 +156,7 @@ nlohmann::json evaluate(Method& method, const MeasurementModel& op, const at::Te
           {"classifier", InverseProblem::uses_classifier(ev) ? nlohmann::json(ev.classifier) : nlohmann::json()}};
 }
 
+/// `method` labels the lines ("davi", or "davi, train split").
 void print_report(std::ostream& out, const std::string& method, const nlohmann::json& m) {
   out << method << ": ";
   for (const auto& [key, value] : m["metrics"].items()) out << key << " " << value.get<double>() << "; ";
@@ -180,6 +183,16 @@ void InverseProblem::validate(const Config& e) {
                                                             : train_images - e.data.validation_images;
   DAVI_CHECK(ev.images <= available, "evaluation.images: expected a value in [2, ", available, "] for the ", ev.split,
              " split, got ", ev.images);
+  if (ev.train_images != 0) {
+    DAVI_CHECK(ev.split != "train", "evaluation.train_images: the evaluated split is already train; set 0 or ",
+               "evaluate the test or validation split");
+    const auto trained_on = train_images - e.data.validation_images;
+    DAVI_CHECK(ev.train_images >= 2 && ev.train_images <= trained_on, "evaluation.train_images: expected 0 or a ",
+               "value in [2, ", trained_on, "] (the train split without its validation images), got ",
+               ev.train_images);
+    DAVI_CHECK(ev.grid_images <= ev.train_images, "evaluation.grid_images: expected a value in [1, ",
+               "evaluation.train_images = ", ev.train_images, "], got ", ev.grid_images);
+  }
   const Shape shape = image_shape_of(dataset);
   const double numel = static_cast<double>(shape[0] * shape[1] * shape[2]);
   check_fits_memory(static_cast<double>(std::min(ev.batch_size, ev.images)) * ev.samples, numel, 64,
@@ -223,14 +236,28 @@ at::Tensor evaluation_images(const InverseProblem::Config& e, const DatasetVaria
   return std::visit([&](const auto& dataset) { return dataset.load(ev.split, ev.images).images; }, data);
 }
 
+at::Tensor train_evaluation_images(const InverseProblem::Config& e, const DatasetVariant& data) {
+  if (e.evaluation.train_images == 0) return {};
+  return std::visit([&](const auto& dataset) { return dataset.load("train", e.evaluation.train_images).images; }, data);
+}
+
 void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, const RunPlace& place, Method& method,
-                     const MeasurementModel& model, const at::Tensor& x0_all, const at::Tensor& y_all,
+                     const MeasurementModel& model, const EvaluationSet& evaluated, const EvaluationSet& train,
                      const DatasetVariant& data) {
   const auto& ev = e.evaluation;
   const auto noise = operators::GaussianNoise(e.task.noise);
+  const auto seed = static_cast<std::uint64_t>(e.run.seed);
   const auto training = method.prepare(ctx);
-  const auto report = evaluate(method, model, x0_all, y_all, ev, static_cast<std::uint64_t>(e.run.seed),
-                               place.device, ctx.dir, *ctx.group);
+  const auto report = evaluate(method, model, evaluated.x0, evaluated.y, ev, seed, place.device, ctx.dir, *ctx.group);
+  nlohmann::json train_report;
+  if (train.x0.defined()) {
+    train_report = evaluate(method, model, train.x0, train.y, ev, seed + kTrainSplitStreams, place.device, ctx.dir,
+                            *ctx.group, "train");
+    if (ctx.writes()) {
+      for (const char* key : {"interval_method", "nfe", "network_backprops", "classifier"}) train_report.erase(key);
+      train_report["images"] = ev.train_images;
+    }
+  }
   if (!ctx.writes()) return;
   nlohmann::json metrics = {
       {"kind", InverseProblem::name},
@@ -246,10 +273,16 @@ void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, con
       {"data", std::visit([](const auto& d) { return d.describe(); }, data)},
   };
   metrics.update(report);
+  if (!train_report.is_null()) metrics["train_split"] = train_report;
   if (!training.empty()) metrics["training"] = training;
   finish_run(ctx, metrics, place);
   EvaluationProgress(ctx.dir).remove();
+  EvaluationProgress(ctx.dir, "train").remove();
   print_report(std::cout, e.method.name(), metrics);
+  if (!train_report.is_null()) {
+    train_report["nfe"] = metrics["nfe"], train_report["network_backprops"] = metrics["network_backprops"];
+    print_report(std::cout, e.method.name() + ", train split", train_report);
+  }
 }
 
 }  // namespace davi::runner

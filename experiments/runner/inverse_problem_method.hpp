@@ -27,15 +27,20 @@ void InverseProblem::run_method(const Config& e, const typename M::Options& opti
   const auto env = method_env(e, place.device, make_dataset(e.data.dataset), ctx.group);
   std::visit(
       [&](auto op) {
-        // Measurements first, from their own stream: identical for every method of the experiment.
-        const auto x0_all = evaluation_images(e, env.dataset);
-        Rng noise_rng(static_cast<std::uint64_t>(e.run.seed) + 1000, c10::kCPU);
-        const auto y_all = env.noise.apply(op.forward(x0_all), noise_rng);
+        // Measurements first, from their own streams: identical for every method of the experiment.
+        const auto seed = static_cast<std::uint64_t>(e.run.seed);
+        const auto measure = [&](const at::Tensor& x0, std::uint64_t stream) {
+          if (!x0.defined()) return EvaluationSet{};
+          Rng noise_rng(stream, c10::kCPU);
+          return EvaluationSet{x0, env.noise.apply(op.forward(x0), noise_rng)};
+        };
+        const auto evaluated = measure(evaluation_images(e, env.dataset), seed + 1000);
+        const auto train = measure(train_evaluation_images(e, env.dataset), seed + kTrainSplitStreams + 1000);
         const MeasurementModel model{[op](const at::Tensor& x) { return op.forward(x); },
                                      [op](const at::Tensor& y) { return op.lift(y); }};
         auto method = M::make(options, std::move(op), env);
         DAVI_CHECK(method != nullptr, "method: ", M::name, " cannot run on task.operator ", e.task.operator_spec.name());
-        evaluate_method(e, ctx, place, *method, model, x0_all, y_all, env.dataset);
+        evaluate_method(e, ctx, place, *method, model, evaluated, train, env.dataset);
       },
       make_operator(e.task.operator_spec, image_shape_of(env.dataset)));
 }

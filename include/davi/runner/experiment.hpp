@@ -49,6 +49,8 @@ inline const std::vector<HashedAsBefore>& hashed_as_before() {
       {"/evaluation/metrics/*", {{"name", "consistency"}}, "consistency"},
       // the trained methods gained learning curves (off by default)
       {"/method/curve", {{"every", 0}, {"images", 200}}, nullptr},
+      // the evaluation of the train split beside the evaluated split (off by default)
+      {"/evaluation/train_images", 0, nullptr},
   };
   return fields;
 }

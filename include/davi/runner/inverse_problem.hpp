@@ -42,6 +42,7 @@ struct TaskOptions {
 struct EvaluationOptions {
   std::string split = "test";
   int images = 100;
+  int train_images = 0;
   int samples = 4;
   int batch_size = 100;
   int grid_images = 8;
@@ -55,6 +56,10 @@ struct EvaluationOptions {
       "training images, which trained methods have seen: the train-test gap)",
       one_of({"test", "validation", "train"}));
     v("images", images, "measurements evaluated (at most the split's size)", at_least(2));
+    v("train_images", train_images,
+      "then also the first N training images, which trained methods have seen, with the same samples and "
+      "metrics (metrics.json's train_split: the train-test gap of one trained method); 0: not",
+      at_least(0));
     v("samples", samples, "samples per measurement (diversity needs 2 or more)", in_range(1, 1024));
     v("batch_size", batch_size, "measurements per solve call", in_range(1, 65536));
     v("grid_images", grid_images, "measurements shown in samples.png (at most images)", at_least(1));

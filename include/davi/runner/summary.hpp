@@ -55,10 +55,12 @@ inline std::string format_number(double v) {
 inline std::string format_number(const nlohmann::json& v) { return v.is_null() ? "nan" : format_number(v.get<double>()); }
 
 /// One row of the summary: the run's id, its sweep values, method, costs and metrics, from metrics.json
-/// `m`; throws nlohmann::json::exception when a field is missing or of the wrong type.
+/// `m` (with `train_columns`, the metrics of its train split too); throws nlohmann::json::exception when a
+/// field is missing or of the wrong type.
 inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohmann::json& m,
                                             const std::vector<std::string>& axes,
-                                            const std::vector<std::string>& metric_names, bool nested_labels) {
+                                            const std::vector<std::string>& metric_names, bool nested_labels,
+                                            bool train_columns) {
   std::vector<std::string> row = {run.context.run_id};
   for (const auto& axis : axes)
     row.push_back(run.assignment.contains(axis) ? value_label(run.assignment[axis], nested_labels) : "");
@@ -69,8 +71,11 @@ inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohman
   row.push_back(format_number(m.at("network_backprops")));
   row.push_back(format_number(m.at("seconds_per_image")));
   row.push_back(m.contains("training") ? format_number(m["training"].at("training_seconds")) : "0");
-  for (const auto& name : metric_names)
-    row.push_back(m.at("metrics").contains(name) ? format_number(m["metrics"][name]) : "");
+  const auto add_metrics = [&](const nlohmann::json& values) {
+    for (const auto& name : metric_names) row.push_back(values.contains(name) ? format_number(values[name]) : "");
+  };
+  add_metrics(m.at("metrics"));
+  if (train_columns) add_metrics(m.contains("train_split") ? m["train_split"].at("metrics") : nlohmann::json::object());
   row.push_back(format_number(m.at("sigma_y")));
   // The metrics' intervals (absent from results made before davi reported them: empty cells).
   const auto intervals = m.value("intervals", nlohmann::json::object());
@@ -80,7 +85,8 @@ inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohman
   return row;
 }
 
-/// The table of the finished inverse_problem runs of a plan (runs without metrics are left out).
+/// The table of the finished inverse_problem runs of a plan (runs without metrics are left out). When a run
+/// evaluated the train split too (`evaluation.train_images`), its metrics follow the others as train_<metric>.
 inline SummaryTable summary_table(const Plan& plan) {
   SummaryTable table;
   std::vector<std::string> axes;
@@ -94,6 +100,7 @@ inline SummaryTable summary_table(const Plan& plan) {
   table.columns.insert(table.columns.end(), {"method", "nfe", "network_backprops", "seconds_per_image",
                                              "training_seconds"});
   table.columns.insert(table.columns.end(), metric_names.begin(), metric_names.end());
+  const auto train_columns_at = table.columns.size();
   table.columns.push_back("sigma_y");
   for (const auto& name : metric_names) table.columns.insert(table.columns.end(), {name + "_low", name + "_high"});
   const auto labels_of = [&](const std::vector<std::string>& row) {  // the sweep values and the method
@@ -105,11 +112,17 @@ inline SummaryTable summary_table(const Plan& plan) {
     std::ifstream in(run.context.dir / "metrics.json");
     finished.emplace_back(&run, nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false));
   }
+  const bool train_columns = std::any_of(finished.begin(), finished.end(), [](const auto& f) {
+    return f.second.is_object() && f.second.contains("train_split");
+  });
+  if (train_columns)
+    for (auto name = metric_names.rbegin(); name != metric_names.rend(); ++name)
+      table.columns.insert(table.columns.begin() + static_cast<std::ptrdiff_t>(train_columns_at), "train_" + *name);
   for (const bool nested : {false, true}) {
     table.rows.clear();
     for (const auto& [run, metrics] : finished) {
       try {
-        table.rows.push_back(summary_row(*run, metrics, axes, metric_names, nested));
+        table.rows.push_back(summary_row(*run, metrics, axes, metric_names, nested, train_columns));
       } catch (const nlohmann::json::exception&) {
         detail::fail((run->context.dir / "metrics.json").string(), ": not a davi inverse_problem metrics file (a ",
                      "field is missing or of the wrong type); rerun the run or remove the file");

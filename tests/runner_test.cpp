@@ -672,50 +672,77 @@ json reproducible_part(json m) {
   return m;
 }
 
-TEST(DaviRun, AnEvaluationKilledPartWayContinuesToTheNumbersOfOneThatNeverStopped) {
-  Fixture f("runner_evaluation_resume");
+/// A DPS run of `f.experiment` whose evaluation `part` ("evaluation", or "train evaluation" for the train
+/// split) has 4 batches: run once straight, then killed once that part's progress is written and rerun.
+/// Checks what --validate and the rerun say, that the straight run left no progress, and returns both
+/// metrics.json and the killed run's id.
+struct KilledEvaluation {
+  json straight, resumed;
+  std::string id;
+  fs::path file;
+};
+KilledEvaluation kill_and_resume_evaluation(Fixture& f, const std::string& part) {
+  const auto folder = part == "evaluation" ? "evaluation_progress" : "evaluation_progress_train";
   f.experiment["method"] = {{{"name", "dps"}, {"steps", 20}}};  // a batch takes long enough to be killed between
-  f.experiment["evaluation"]["images"] = 8;
-  f.experiment["evaluation"]["batch_size"] = 2;  // 4 batches
   auto straight_exp = f.experiment;
   straight_exp["output"] = (f.dir / "straight").string();
   const auto straight_file = f.write(straight_exp, "straight.json");
   const auto first = run_davi({straight_file.string()});
-  ASSERT_EQ(first.code, 0) << first.text;
-  const auto id = runner::plan_experiment(straight_exp, straight_file.string()).runs[0].context.run_id;
-  const auto straight = read_json(f.dir / "straight" / id / "metrics.json");
-  EXPECT_FALSE(fs::exists(f.dir / "straight" / id / "evaluation_progress"));  // removed once finished
+  EXPECT_EQ(first.code, 0) << first.text;
+  KilledEvaluation out;
+  out.id = runner::plan_experiment(straight_exp, straight_file.string()).runs[0].context.run_id;
+  out.straight = read_json(f.dir / "straight" / out.id / "metrics.json");
+  EXPECT_FALSE(fs::exists(f.dir / "straight" / out.id / folder));  // removed once finished
 
-  const auto file = f.write(f.experiment);
-  const auto progress = f.dir / "out" / id / "evaluation_progress" / "progress.pt";
-  ASSERT_TRUE(killed_once_written(file, progress)) << "the run finished before it could be killed";
-  EXPECT_FALSE(fs::exists(f.dir / "out" / id / "metrics.json"));
-  const auto listed = run_davi({"--validate", file.string()});  // says how much is saved
+  out.file = f.write(f.experiment);
+  const auto progress = f.dir / "out" / out.id / folder / "progress.pt";
+  EXPECT_TRUE(killed_once_written(out.file, progress)) << "the run finished before it could be killed";
+  EXPECT_FALSE(fs::exists(f.dir / "out" / out.id / "metrics.json"));
+  const auto listed = run_davi({"--validate", out.file.string()});  // says how much is saved
   EXPECT_EQ(listed.code, 0) << listed.text;
   EXPECT_NE(listed.text.find(" partial "), std::string::npos) << listed.text;
+  EXPECT_NE(listed.text.find("(" + part + ": "), std::string::npos) << listed.text;
   EXPECT_NE(listed.text.find(" of 4 batches saved)"), std::string::npos) << listed.text;
 
-  const auto resumed = run_davi({file.string()});
-  ASSERT_EQ(resumed.code, 0) << resumed.text;
-  EXPECT_NE(resumed.text.find("evaluation: continuing after batch "), std::string::npos) << resumed.text;
+  const auto resumed = run_davi({out.file.string()});
+  EXPECT_EQ(resumed.code, 0) << resumed.text;
+  EXPECT_NE(resumed.text.find(part + ": continuing after batch "), std::string::npos) << resumed.text;
   EXPECT_NE(resumed.text.find(" of 4 ("), std::string::npos) << resumed.text;
-  const auto after = read_json(f.dir / "out" / id / "metrics.json");
+  out.resumed = read_json(f.dir / "out" / out.id / "metrics.json");
+  EXPECT_FALSE(fs::exists(f.dir / "out" / out.id / folder));
+  return out;
+}
+
+TEST(DaviRun, AnEvaluationKilledPartWayContinuesToTheNumbersOfOneThatNeverStopped) {
+  Fixture f("runner_evaluation_resume");
+  f.experiment["evaluation"]["images"] = 8;
+  f.experiment["evaluation"]["batch_size"] = 2;  // 4 batches
+  const auto [straight, after, id, file] = kill_and_resume_evaluation(f, "evaluation");
   EXPECT_EQ(reproducible_part(after), reproducible_part(straight));
   EXPECT_GT(after["seconds_per_image"].get<double>(), 0.0);
-  EXPECT_FALSE(fs::exists(f.dir / "out" / id / "evaluation_progress"));
 
   // Another run's progress is refused by name, not taken up.
   fs::remove(f.dir / "out" / id / "metrics.json");
   fs::create_directories(f.dir / "out" / id / "evaluation_progress");
   torch::serialize::OutputArchive foreign;
   foreign.write("batches_done", at::scalar_tensor(1, at::kLong));
-  write_sealed(foreign, progress, "evaluation of run 000000000000");
+  write_sealed(foreign, f.dir / "out" / id / "evaluation_progress" / "progress.pt", "evaluation of run 000000000000");
   const auto invalid = run_davi({"--validate", file.string()});  // found before any work
   EXPECT_EQ(invalid.code, 2) << invalid.text;
   EXPECT_NE(invalid.text.find("progress.pt: the evaluation progress of another run"), std::string::npos) << invalid.text;
   const auto refused = run_davi({file.string()});
   EXPECT_EQ(refused.code, 1) << refused.text;
   EXPECT_NE(refused.text.find("progress.pt: the evaluation progress of another run"), std::string::npos) << refused.text;
+}
+
+TEST(DaviRun, ATrainSplitEvaluationKilledPartWayContinuesToTheNumbersOfOneThatNeverStopped) {
+  Fixture f("runner_train_split_resume");
+  f.experiment["evaluation"]["images"] = 2;
+  f.experiment["evaluation"]["batch_size"] = 2;
+  f.experiment["evaluation"]["train_images"] = 8;  // 4 batches
+  auto [straight, after, id, file] = kill_and_resume_evaluation(f, "train evaluation");
+  for (auto* m : {&after, &straight}) (*m)["train_split"].erase("seconds_per_image");
+  EXPECT_EQ(reproducible_part(after), reproducible_part(straight));
 }
 
 TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
@@ -929,36 +956,6 @@ TEST(DaviRun, TrainImagesEvaluateTheTrainSplitOfTheSameTrainingAndChangeNothingO
   auto negative = with_train;
   negative["evaluation"]["train_images"] = -4;
   EXPECT_DAVI_ERROR(runner::plan_experiment(negative, (f.dir / "x.json").string()), "evaluation.train_images");
-}
-
-TEST(DaviRun, ATrainSplitEvaluationKilledPartWayContinuesToTheNumbersOfOneThatNeverStopped) {
-  Fixture f("runner_train_split_resume");
-  f.experiment["method"] = {{{"name", "dps"}, {"steps", 20}}};  // a batch takes long enough to be killed between
-  f.experiment["evaluation"]["images"] = 2;
-  f.experiment["evaluation"]["batch_size"] = 2;
-  f.experiment["evaluation"]["train_images"] = 8;  // 4 batches
-  auto straight_exp = f.experiment;
-  straight_exp["output"] = (f.dir / "straight").string();
-  const auto straight_file = f.write(straight_exp, "straight.json");
-  ASSERT_EQ(run_davi({straight_file.string()}).code, 0);
-  const auto id = runner::plan_experiment(straight_exp, straight_file.string()).runs[0].context.run_id;
-  const auto straight = read_json(f.dir / "straight" / id / "metrics.json");
-
-  const auto file = f.write(f.experiment);
-  const auto progress = f.dir / "out" / id / "evaluation_progress_train" / "progress.pt";
-  ASSERT_TRUE(killed_once_written(file, progress)) << "the run finished before it could be killed";
-  EXPECT_FALSE(fs::exists(f.dir / "out" / id / "metrics.json"));
-  const auto listed = run_davi({"--validate", file.string()});
-  EXPECT_EQ(listed.code, 0) << listed.text;
-  EXPECT_NE(listed.text.find("(train evaluation: "), std::string::npos) << listed.text;
-  EXPECT_NE(listed.text.find(" of 4 batches saved)"), std::string::npos) << listed.text;
-  const auto resumed = run_davi({file.string()});
-  ASSERT_EQ(resumed.code, 0) << resumed.text;
-  EXPECT_NE(resumed.text.find("train evaluation: continuing after batch "), std::string::npos) << resumed.text;
-  auto after = read_json(f.dir / "out" / id / "metrics.json"), before = straight;
-  for (auto* m : {&after, &before}) (*m)["train_split"].erase("seconds_per_image");
-  EXPECT_EQ(reproducible_part(after), reproducible_part(before));
-  EXPECT_FALSE(fs::exists(f.dir / "out" / id / "evaluation_progress_train"));
 }
 
 TEST(DaviRun, SigtermSavesTheCurrentStepAndAFullDiskFailsCleanly) {

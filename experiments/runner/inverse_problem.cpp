@@ -249,15 +249,9 @@ void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, con
   const auto seed = static_cast<std::uint64_t>(e.run.seed);
   const auto training = method.prepare(ctx);
   const auto report = evaluate(method, model, evaluated.x0, evaluated.y, ev, seed, place.device, ctx.dir, *ctx.group);
-  nlohmann::json train_report;
-  if (train.x0.defined()) {
-    train_report = evaluate(method, model, train.x0, train.y, ev, seed + kTrainSplitStreams, place.device, ctx.dir,
-                            *ctx.group, "train");
-    if (ctx.writes()) {
-      for (const char* key : {"interval_method", "nfe", "network_backprops", "classifier"}) train_report.erase(key);
-      train_report["images"] = ev.train_images;
-    }
-  }
+  const auto train_report = train.x0.defined() ? evaluate(method, model, train.x0, train.y, ev, seed + kTrainSplitStreams,
+                                                          place.device, ctx.dir, *ctx.group, "train")
+                                                 : nlohmann::json();
   if (!ctx.writes()) return;
   nlohmann::json metrics = {
       {"kind", InverseProblem::name},
@@ -273,16 +267,17 @@ void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, con
       {"data", std::visit([](const auto& d) { return d.describe(); }, data)},
   };
   metrics.update(report);
-  if (!train_report.is_null()) metrics["train_split"] = train_report;
+  if (!train_report.is_null()) {  // what differs from the evaluated split's report
+    auto& split = metrics["train_split"] = {{"images", ev.train_images}};
+    for (const char* key : {"metrics", "intervals", "seconds_per_image", "non_finite_samples"})
+      split[key] = train_report.at(key);
+  }
   if (!training.empty()) metrics["training"] = training;
   finish_run(ctx, metrics, place);
   EvaluationProgress(ctx.dir).remove();
   EvaluationProgress(ctx.dir, "train").remove();
   print_report(std::cout, e.method.name(), metrics);
-  if (!train_report.is_null()) {
-    train_report["nfe"] = metrics["nfe"], train_report["network_backprops"] = metrics["network_backprops"];
-    print_report(std::cout, e.method.name() + ", train split", train_report);
-  }
+  if (!train_report.is_null()) print_report(std::cout, e.method.name() + ", train split", train_report);
 }
 
 }  // namespace davi::runner

@@ -95,14 +95,6 @@ inline SummaryTable summary_table(const Plan& plan) {
       if (key != "method" && std::find(axes.begin(), axes.end(), key) == axes.end()) axes.push_back(key);
   std::vector<std::string> metric_names;  // every name a registered metric reports, in registry order
   for_each_type<MetricTypes>([&]<class M>() { metric_names.insert(metric_names.end(), M::reports.begin(), M::reports.end()); });
-  table.columns = {"run_id"};
-  table.columns.insert(table.columns.end(), axes.begin(), axes.end());
-  table.columns.insert(table.columns.end(), {"method", "nfe", "network_backprops", "seconds_per_image",
-                                             "training_seconds"});
-  table.columns.insert(table.columns.end(), metric_names.begin(), metric_names.end());
-  const auto train_columns_at = table.columns.size();
-  table.columns.push_back("sigma_y");
-  for (const auto& name : metric_names) table.columns.insert(table.columns.end(), {name + "_low", name + "_high"});
   const auto labels_of = [&](const std::vector<std::string>& row) {  // the sweep values and the method
     return std::vector<std::string>(row.begin() + 1, row.begin() + 2 + static_cast<std::ptrdiff_t>(axes.size()));
   };
@@ -115,9 +107,15 @@ inline SummaryTable summary_table(const Plan& plan) {
   const bool train_columns = std::any_of(finished.begin(), finished.end(), [](const auto& f) {
     return f.second.is_object() && f.second.contains("train_split");
   });
+  table.columns = {"run_id"};
+  table.columns.insert(table.columns.end(), axes.begin(), axes.end());
+  table.columns.insert(table.columns.end(), {"method", "nfe", "network_backprops", "seconds_per_image",
+                                             "training_seconds"});
+  table.columns.insert(table.columns.end(), metric_names.begin(), metric_names.end());
   if (train_columns)
-    for (auto name = metric_names.rbegin(); name != metric_names.rend(); ++name)
-      table.columns.insert(table.columns.begin() + static_cast<std::ptrdiff_t>(train_columns_at), "train_" + *name);
+    for (const auto& name : metric_names) table.columns.push_back("train_" + name);
+  table.columns.push_back("sigma_y");
+  for (const auto& name : metric_names) table.columns.insert(table.columns.end(), {name + "_low", name + "_high"});
   for (const bool nested : {false, true}) {
     table.rows.clear();
     for (const auto& [run, metrics] : finished) {

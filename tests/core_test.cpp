@@ -11,6 +11,8 @@
 #include "test_helpers.hpp"
 
 using namespace davi;
+using davi::testing::ScopedEnvironment;
+using davi::testing::with_omp_num_threads;
 
 namespace {
 
@@ -40,22 +42,43 @@ TEST(Device, ParsesNamesAndRejectsUnknownOnes) {
 }
 
 TEST(Threads, DefaultIsEveryHardwareThread) {
-  const int before = at::get_num_threads();
-  EXPECT_EQ(set_threads(0), static_cast<int>(std::thread::hardware_concurrency()));
-  EXPECT_EQ(set_threads(1), 1);
-  set_threads(before);
+  with_omp_num_threads(nullptr, [] {
+    EXPECT_EQ(set_threads(0), static_cast<int>(std::thread::hardware_concurrency()));
+    EXPECT_EQ(set_threads(1), 1);
+  });
+}
+
+TEST(Threads, OmpNumThreadsIsHonouredAndABadValueIsOneLine) {
+  // ctest -j N sets it, so N test processes do not each take every hardware thread.
+  with_omp_num_threads("3", [] {
+    EXPECT_EQ(set_threads(0), 3);
+    EXPECT_EQ(set_threads(2), 2);  // an explicit count wins
+  });
+  with_omp_num_threads("2,1", [] { EXPECT_EQ(set_threads(0), 2); });  // OpenMP's list per nesting level
+  with_omp_num_threads("", [] { EXPECT_EQ(set_threads(0), hardware_threads()); });
+  const auto limit = std::to_string(4 * hardware_threads());
+  for (const char* bad : {"0", "-2", "many", "3x", "99999999999"})
+    with_omp_num_threads(bad, [&] {
+      EXPECT_DAVI_ERROR(set_threads(0), "OMP_NUM_THREADS: expected a thread count in [1, " + limit +
+                                            "] (4 per hardware thread), got \"" + bad + "\"");
+    });
 }
 
 TEST(Threads, ProcessesSharingTheMachineDivideItsThreads) {
-  const int before = at::get_num_threads();
-  const int hardware = static_cast<int>(std::thread::hardware_concurrency());
-  thread_sharers() = 2;
-  EXPECT_EQ(set_threads(0), std::max(1, hardware / 2));
-  thread_sharers() = 4 * hardware;  // more processes than threads: each still gets one
-  EXPECT_EQ(set_threads(0), 1);
-  EXPECT_EQ(set_threads(3), 3);  // an explicit count is kept
-  thread_sharers() = 1;
-  set_threads(before);
+  with_omp_num_threads(nullptr, [] {
+    const int hardware = hardware_threads();
+    thread_sharers() = 2;
+    EXPECT_EQ(set_threads(0), std::max(1, hardware / 2));
+    thread_sharers() = 4 * hardware;  // more processes than threads: each still gets one
+    EXPECT_EQ(set_threads(0), 1);
+    EXPECT_EQ(set_threads(3), 3);  // an explicit count is kept
+    thread_sharers() = 1;
+  });
+  with_omp_num_threads("1", [] {  // a per-process count: not divided again
+    thread_sharers() = 2;
+    EXPECT_EQ(set_threads(0), 1);
+    thread_sharers() = 1;
+  });
 }
 
 TEST(Rng, ShardedStreamsTogetherDrawWhatOneStreamDrawsForTheWholeBatch) {
@@ -75,28 +98,6 @@ TEST(Rng, ShardedStreamsTogetherDrawWhatOneStreamDrawsForTheWholeBatch) {
   EXPECT_DAVI_ERROR(first.randn({}), "0-dimensional");
   EXPECT_DAVI_ERROR(first.shard(2, 2), "part 2 of 2");
 }
-
-/// Sets environment variables for the scope of one test and restores them after.
-class ScopedEnvironment {
- public:
-  explicit ScopedEnvironment(const std::vector<std::pair<std::string, const char*>>& values) {
-    for (const auto& [name, value] : values) {
-      const char* old = std::getenv(name.c_str());
-      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
-      if (value) ::setenv(name.c_str(), value, 1);
-      else ::unsetenv(name.c_str());
-    }
-  }
-  ~ScopedEnvironment() {
-    for (const auto& [name, value] : saved_) {
-      if (value) ::setenv(name.c_str(), value->c_str(), 1);
-      else ::unsetenv(name.c_str());
-    }
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
 
 TEST(World, ReadsTorchrunsVariablesAndNamesTheOneThatIsWrong) {
   const std::vector<std::string> names = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR",

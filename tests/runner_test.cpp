@@ -110,7 +110,8 @@ struct Fixture {
 /// The error message plan_experiment gives for `edit` applied to the fixture's experiment.
 template <class Edit>
 std::string plan_error(Edit&& edit) {
-  Fixture f("runner_errors");
+  // A folder per test: ctest runs the tests that call this in parallel processes.
+  Fixture f(std::string("runner_errors_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
   edit(f.experiment);
   try {
     runner::plan_experiment(f.experiment, (f.dir / "exp.json").string());
@@ -382,6 +383,9 @@ TEST(Plan, DamagedOrForeignInputFilesAreRefusedAtPlanningNotAfterTraining) {
 
 TEST(Plan, ShippedExperimentFilesAreValid) {
   // Planned from the source tree, where their prior and classifier paths point; planning writes nothing.
+  // Planned on the CPU, where their committed results were made: on a GPU machine "auto" resolves to CUDA,
+  // and the prior's and classifier's fixed folders then hold another config (refused by design, tested in
+  // Plan.AFolderHoldingAnotherConfigIsRefusedNamingTheFirstKeyThatDiffers).
   const auto here = fs::current_path();
   fs::current_path(DAVI_SOURCE_DIR);
   std::map<std::string, std::size_t> runs = {{"quickstart", 2},  {"ablation_deblur", 4}, {"ablation_sr4", 4},
@@ -402,7 +406,9 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
     ++files;
     const auto name = entry.path().stem().string();
     try {
-      const auto plan = runner::plan_experiment(runner::read_json_file(entry.path().string()), entry.path().string());
+      auto file = runner::read_json_file(entry.path().string());
+      if (file.value("device", "auto") == "auto") file["device"] = "cpu";
+      const auto plan = runner::plan_experiment(file, entry.path().string());
       EXPECT_EQ(plan.runs.size(), runs.count(name) ? runs.at(name) : 0u) << name;
     } catch (const Error& e) {
       ADD_FAILURE() << entry.path() << ": " << e.what();
@@ -410,6 +416,56 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
   }
   fs::current_path(here);
   EXPECT_EQ(files, runs.size());
+}
+
+TEST(Plan, AFolderHoldingAnotherConfigIsRefusedNamingTheFirstKeyThatDiffers) {
+  // A prior or a classifier is written into `output` itself. Another config's results there (say a CPU prior
+  // planned again on a GPU machine, where "auto" is CUDA) are refused, and the message names why.
+  Fixture f("runner_other_config");
+  const json prior = {{"kind", "train_prior"}, {"seed", 1}, {"output", (f.dir / "prior").string()}};
+  const auto resolved = runner::plan_experiment(prior, (f.dir / "p.json").string()).runs.at(0).context.resolved;
+  fs::create_directories(f.dir / "prior");
+  std::ofstream(f.dir / "prior" / "metrics.json") << json{{"run_id", "0123456789ab"}}.dump();
+  const auto refusal_with_held_config = [&](const json& held) {
+    std::ofstream(f.dir / "prior" / "config.json") << held.dump(2);
+    try {
+      runner::plan_experiment(prior, (f.dir / "p.json").string());
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      const auto open = message.find(" (");
+      return open == std::string::npos ? message : message.substr(open + 2, message.find(')', open) - open - 2);
+    }
+    return std::string("(accepted)");
+  };
+  auto held = resolved;
+  held["device"] = "cuda";
+  EXPECT_EQ(refusal_with_held_config(held), R"(device: "cuda" there, "cpu" here)");
+  held = resolved;
+  held["network"]["base_channels"] = 64;
+  EXPECT_EQ(refusal_with_held_config(held), "network.base_channels: 64 there, 32 here");
+  held = resolved;
+  held.erase("seed");
+  EXPECT_EQ(refusal_with_held_config(held), "seed: absent there, 1 here");
+  held = resolved;
+  held["a_key_of_a_later_version"] = std::string(500, 'x');  // echoed short
+  EXPECT_EQ(refusal_with_held_config(held).substr(0, 34), R"(a_key_of_a_later_version: "xxxxxxx)");
+  EXPECT_LT(refusal_with_held_config(held).size(), 90u);
+  EXPECT_EQ(refusal_with_held_config(json::array()), "its config.json does not say which");
+  // Nothing was written: the folder holds what it held.
+  EXPECT_EQ(json::parse(std::ifstream(f.dir / "prior" / "metrics.json"))["run_id"], "0123456789ab");
+  EXPECT_FALSE(fs::exists(f.dir / "prior" / "prior.pt"));
+}
+
+TEST(Plan, ABadOmpNumThreadsIsRefusedWhenPlanningARunThatWouldReadIt) {
+  Fixture f("runner_omp_threads");
+  auto experiment = f.experiment;
+  experiment["threads"] = 0;  // "every thread": OMP_NUM_THREADS where it is set
+  davi::testing::with_omp_num_threads("lots", [&] {
+    EXPECT_DAVI_ERROR(runner::plan_experiment(experiment, f.write(experiment).string()),
+                      R"(OMP_NUM_THREADS: expected a thread count in [1, )");
+    experiment["threads"] = 1;  // not read: accepted
+    EXPECT_EQ(runner::plan_experiment(experiment, f.write(experiment).string()).runs.size(), 2u);
+  });
 }
 
 TEST(Plan, RunIdsHashTheResolvedConfig) {

@@ -92,19 +92,19 @@ TEST(FashionMnist, MissingFilesNameTheDebianPackage) {
 TEST(FashionMnist, TheEnvironmentCanNameAnotherFolder) {
   // The folder in force when the test starts (Debian's, or the one the environment names, as on a GPU machine).
   const auto source = data::fashion_mnist_dir();
-  const char* outer = std::getenv("DAVI_FASHION_MNIST");
-  const std::string outer_value = outer ? outer : "";
   const auto dir = davi::testing::temp_dir("fashion_mnist_env");
-  ASSERT_EQ(::setenv("DAVI_FASHION_MNIST", dir.c_str(), 1), 0);
-  EXPECT_EQ(data::fashion_mnist_dir(), dir);
-  EXPECT_DAVI_ERROR(data::load_fashion_mnist("test", 4), (dir / "t10k-images-idx3-ubyte.gz").string() + ": not found");
-  for (const char* file : {"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
-    std::filesystem::copy_file(source / file, dir / file);
-  const auto from_copy = data::load_fashion_mnist("test", 4);
-  ::unsetenv("DAVI_FASHION_MNIST");
-  EXPECT_EQ(data::fashion_mnist_dir(), std::filesystem::path(data::kFashionMnistDir));  // empty or unset: Debian's
-  if (!outer_value.empty()) ASSERT_EQ(::setenv("DAVI_FASHION_MNIST", outer_value.c_str(), 1), 0);
-  EXPECT_TRUE(from_copy.images.equal(data::load_fashion_mnist("test", 4).images));
+  at::Tensor from_copy;
+  {
+    const davi::testing::ScopedEnvironment named("DAVI_FASHION_MNIST", dir.c_str());
+    EXPECT_EQ(data::fashion_mnist_dir(), dir);
+    EXPECT_DAVI_ERROR(data::load_fashion_mnist("test", 4), (dir / "t10k-images-idx3-ubyte.gz").string() + ": not found");
+    for (const char* file : {"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
+      std::filesystem::copy_file(source / file, dir / file);
+    from_copy = data::load_fashion_mnist("test", 4).images;
+    const davi::testing::ScopedEnvironment unset("DAVI_FASHION_MNIST", nullptr);
+    EXPECT_EQ(data::fashion_mnist_dir(), std::filesystem::path(data::kFashionMnistDir));  // empty or unset: Debian's
+  }
+  EXPECT_TRUE(from_copy.equal(data::load_fashion_mnist("test", 4).images));  // the folder in force again
 }
 
 TEST(Idx, ReadsRawFilesAndRejectsTruncatedOnes) {

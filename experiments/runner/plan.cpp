@@ -29,6 +29,29 @@ static void refuse_another_experiments_output(const Plan& plan) {
   }
 }
 
+/// The first key, in key order, whose value differs between the config a folder holds and this run's, as
+/// "device: cpu there, cuda here": the reason a folder is refused, without a diff by hand. Empty if none.
+static std::string first_difference(const nlohmann::json& there, const nlohmann::json& here,
+                                    const std::string& path = "") {
+  const auto shown = [](const nlohmann::json* value) { return value ? echo(value->dump(), 40) : std::string("absent"); };
+  if (there.is_object() && here.is_object()) {
+    std::vector<std::string> keys;
+    for (const auto& [key, _] : there.items()) keys.push_back(key);
+    for (const auto& [key, _] : here.items())
+      if (!there.contains(key)) keys.push_back(key);
+    std::sort(keys.begin(), keys.end());
+    for (const auto& key : keys) {
+      const auto where = path.empty() ? echo_key(key) : path + "." + echo_key(key);
+      if (!there.contains(key) || !here.contains(key))
+        return where + ": " + shown(there.contains(key) ? &there[key] : nullptr) + " there, " +
+               shown(here.contains(key) ? &here[key] : nullptr) + " here";
+      if (auto inner = first_difference(there[key], here[key], where); !inner.empty()) return inner;
+    }
+    return "";
+  }
+  return there == here ? "" : path + ": " + shown(&there) + " there, " + shown(&here) + " here";
+}
+
 /// What two experiments must share for their numbers to be drawn together: the task (operator and noise),
 /// the data set, the evaluation's split and the classifier its Frechet distance is measured with.
 static std::vector<std::pair<std::string, nlohmann::json>> comparable_part(const nlohmann::json& resolved) {
@@ -141,8 +164,12 @@ Plan plan_experiment(const nlohmann::json& file_as_read, const std::string& file
     if (legacy)
       detail::fail("output: ", run.context.dir.string(), " holds this run's results under the id it had before the ",
                    "device entered run ids; run davi_run --migrate-ids ", file_path, " once (nothing was overwritten)");
-    detail::fail("output: ", run.context.dir.string(), " holds the results of a different config; move it away ",
-                 "or choose another output (nothing was overwritten)");
+    std::ifstream held_config_file(run.context.dir / "config.json");
+    const auto held_config = nlohmann::json::parse(held_config_file, nullptr, false);
+    const auto difference = held_config.is_object() ? first_difference(held_config, run.context.resolved) : "";
+    detail::fail("output: ", run.context.dir.string(), " holds the results of a different config (",
+                 difference.empty() ? std::string("its config.json does not say which") : difference,
+                 "); move it away or choose another output (nothing was overwritten)");
   }
   if (check_outputs) refuse_another_experiments_output(plan);
   if (!compare_with.is_null()) plan_comparisons(plan, compare_with);

@@ -28,7 +28,7 @@ struct RunOptions {
     v("output", output, "output folder (default results/<file name>); inverse_problem runs go to <output>/<run_id>");
     v("seed", seed, "seed of every random stream");
     v("device", device, "cpu, cuda, cuda:N or auto (CUDA when visible; resolved before the run id)");
-    v("threads", threads, "CPU threads (0 = all hardware threads; at most 4 per hardware thread)", in_range(0, 4096));
+    v("threads", threads, "CPU threads (0 = OMP_NUM_THREADS where set, else all hardware threads; at most 4 per hardware thread)", in_range(0, 4096));
     v("precision", precision,
       "network arithmetic: fp32, bf16 (mixed precision: bf16 convolutions and products, fp32 weights, "
       "statistics and losses) or auto (the fastest measured on the device; resolved before the run id)");
@@ -48,9 +48,10 @@ inline RunOptions run_options_of(std::string kind) {
 /// so the resolved config, the run id and metrics.json name the setting actually used; throws a one-line
 /// error on an unknown value or a device this machine does not have.
 inline void resolve_run_options(RunOptions& run) {
-  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int hardware = hardware_threads();
   DAVI_CHECK(run.threads <= 4 * hardware, "threads: expected a value in [0, ", 4 * hardware,
              "] (4 per hardware thread of this machine), got ", run.threads);
+  if (run.threads == 0) threads_from_environment();  // a bad OMP_NUM_THREADS is refused before any work
   const auto device = select_device(run.device);
   run.device = device.str();
   const auto c = resolve_compute(run.precision, run.memory_format, device);

@@ -160,6 +160,12 @@ TEST(Summary, RunsWhoseShortLabelsClashAreLabelledWithTheirNestedOptions) {
   ASSERT_EQ(table.rows.size(), 2u);
   EXPECT_EQ(table.rows[0][1], "davi(ema.beta=0.999)");
   EXPECT_EQ(table.rows[1][1], "davi(ema.beta=0.99)");
+  // The lines davi_run prints for each run (and --validate's listing) follow the same rule.
+  EXPECT_EQ(runner::assignment_labels(plan.runs),
+            (std::vector<std::string>{" method=davi(ema.beta=0.999)", " method=davi(ema.beta=0.99)"}));
+  plan.runs[1].assignment = {{"method", {{"name", "davi"}, {"lr", 0.1}}}, {"seed", 2}};
+  EXPECT_EQ(runner::assignment_labels(plan.runs),  // distinct already: short
+            (std::vector<std::string>{" method=davi", " method=davi(lr=0.1) seed=2"}));
 }
 
 TEST(Summary, IntervalsShowInTheirMetricsCellsAndSeedsAreSummarisedByMeanAndSd) {
@@ -393,7 +399,7 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
                                              {"precision_deblur", 4}, {"precision_prior", 2}};
   runs["frechet_vs_images"] = 12;
   runs["recipe_deblur"] = 2;
-  runs["recipe_deblur_bf16"] = 4;
+  runs["recipe_deblur_bf16"] = 5;
   for (const char* task : {"deblur", "sr4", "inpaint"}) {
     runs[std::string("baselines_") + task] = 10;
     runs[std::string("tune_baselines_") + task] = 29;

@@ -92,9 +92,8 @@ void write_summary_and_figure(const Plan& plan) {
 
 /// "[k/n] kind id key=value ... -> dir" and the run's status, the line each run starts with.
 static void print_run_line(const PlannedRun& run, std::size_t index, std::size_t count, const std::string& status,
-                           const std::string& prefix) {
-  std::cout << prefix << "[" << index << "/" << count << "] " << run.kind << " " << run.context.run_id;
-  for (const auto& [key, value] : run.assignment.items()) std::cout << " " << key << "=" << value_label(value);
+                           const std::string& label, const std::string& prefix) {
+  std::cout << prefix << "[" << index << "/" << count << "] " << run.kind << " " << run.context.run_id << label;
   std::cout << " -> " << run.context.dir.string() << (status == "finished" ? " (finished, skipped)\n" : "\n")
             << std::flush;
 }
@@ -107,6 +106,7 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
   // Every process plans the same work from the same statuses, read once before any of it starts.
   std::vector<std::string> statuses;
   for (const auto& run : plan.runs) statuses.push_back(run.status());
+  const auto labels = assignment_labels(plan.runs);
   std::size_t unfinished = 0;  // round-robin counter over the unfinished runs of the current stage
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
     const auto& run = plan.runs[i];
@@ -115,7 +115,7 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
       unfinished = 0;
     }
     if (statuses[i] == "finished") {
-      if (world->rank() == 0) print_run_line(run, i + 1, plan.runs.size(), statuses[i], prefix);
+      if (world->rank() == 0) print_run_line(run, i + 1, plan.runs.size(), statuses[i], labels[i], prefix);
       continue;
     }
     RunContext context = run.context;
@@ -127,7 +127,7 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
       world->wait_for_all("run-" + std::to_string(i));
       continue;
     }
-    if (context.writes()) print_run_line(run, i + 1, plan.runs.size(), statuses[i], prefix);
+    if (context.writes()) print_run_line(run, i + 1, plan.runs.size(), statuses[i], labels[i], prefix);
     begin_run(context);
     run.execute(context);
     if (mode == Distribute::data && !run.data_parallel) world->wait_for_all("run-" + std::to_string(i));
@@ -283,9 +283,10 @@ int main(int argc, char** argv) {
   if (validate_only) {
     std::ostringstream listing;  // written once every saved evaluation was read: a damaged one is an error
     try {
-      for (const auto& run : plan.runs) {
-        listing << "  " << run.context.run_id << " " << run.status() << " " << run.context.dir.string();
-        for (const auto& [key, value] : run.assignment.items()) listing << " " << key << "=" << value_label(value);
+      const auto labels = assignment_labels(plan.runs);
+      for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+        const auto& run = plan.runs[i];
+        listing << "  " << run.context.run_id << " " << run.status() << " " << run.context.dir.string() << labels[i];
         print_saved_evaluation(listing, run);
         listing << "\n";
       }

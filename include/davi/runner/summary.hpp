@@ -2,6 +2,7 @@
 // Per-experiment tables: summary.csv and summary.md, one row per finished inverse_problem run of the
 // plan, labelled by the run's values of the sweep axes, with cost and every metric. tools/plot_summary.py
 // turns summary.csv into summary.png.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -37,6 +38,24 @@ inline std::string value_label(const nlohmann::json& value, bool nested = false)
     return options.empty() ? name : name + "(" + options + ")";
   }
   return value.dump();
+}
+
+/// Each run's sweep values as " key=value ...", for the lines davi_run prints: short, or with nested options
+/// (bridge.h=0.01) where the short ones of two runs would read the same.
+inline std::vector<std::string> assignment_labels(const std::vector<PlannedRun>& runs) {
+  std::vector<std::string> labels;
+  for (const bool nested : {false, true}) {
+    labels.clear();
+    for (const auto& run : runs) {
+      std::string label;
+      for (const auto& [key, value] : run.assignment.items()) label += " " + key + "=" + value_label(value, nested);
+      labels.push_back(label);
+    }
+    auto sorted = labels;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) break;
+  }
+  return labels;
 }
 
 struct SummaryTable {

@@ -332,10 +332,12 @@ def draw_curves(curves, references, title, out, images):
             ax.set_xlabel(x_label, fontsize=8)
             ax.set_ylabel(axis_label, fontsize=8)
             ax.tick_params(labelsize=7)
-            if row == 0 and col == 0:
-                ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    # The key goes below the panels: inside one, long run labels covered its curves and its axis label.
+    handles, names = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, names, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=0)
     save(fig, out)
 
 

@@ -428,7 +428,7 @@ TEST(Plan, AFolderHoldingAnotherConfigIsRefusedNamingTheFirstKeyThatDiffers) {
   // A prior or a classifier is written into `output` itself. Another config's results there (say a CPU prior
   // planned again on a GPU machine, where "auto" is CUDA) are refused, and the message names why.
   Fixture f("runner_other_config");
-  const json prior = {{"kind", "train_prior"}, {"seed", 1}, {"output", (f.dir / "prior").string()}};
+  const json prior = {{"kind", "train_prior"}, {"seed", 1}, {"device", "cpu"}, {"output", (f.dir / "prior").string()}};
   const auto resolved = runner::plan_experiment(prior, (f.dir / "p.json").string()).runs.at(0).context.resolved;
   fs::create_directories(f.dir / "prior");
   std::ofstream(f.dir / "prior" / "metrics.json") << json{{"run_id", "0123456789ab"}}.dump();

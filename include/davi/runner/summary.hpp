@@ -40,22 +40,30 @@ inline std::string value_label(const nlohmann::json& value, bool nested = false)
   return value.dump();
 }
 
-/// Each run's sweep values as " key=value ...", for the lines davi_run prints: short, or with nested options
-/// (bridge.h=0.01) where the short ones of two runs would read the same.
+/// The labelling rule of tables and run lines: `make(false)` labels with top-level options only; where two
+/// of its items have the same `label_of`, `make(true)` labels every item with its nested options too.
+template <class Make, class LabelOf>
+auto labelled_apart(Make make, LabelOf label_of) {
+  auto items = make(false);
+  for (std::size_t i = 0; i < items.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (label_of(items[i]) == label_of(items[j])) return make(true);
+  return items;
+}
+
+/// Each run's sweep values as " key=value ...", for the lines davi_run prints (labelled_apart).
 inline std::vector<std::string> assignment_labels(const std::vector<PlannedRun>& runs) {
-  std::vector<std::string> labels;
-  for (const bool nested : {false, true}) {
-    labels.clear();
-    for (const auto& run : runs) {
-      std::string label;
-      for (const auto& [key, value] : run.assignment.items()) label += " " + key + "=" + value_label(value, nested);
-      labels.push_back(label);
-    }
-    auto sorted = labels;
-    std::sort(sorted.begin(), sorted.end());
-    if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) break;
-  }
-  return labels;
+  return labelled_apart(
+      [&](bool nested) {
+        std::vector<std::string> labels;
+        for (const auto& run : runs) {
+          std::string label;
+          for (const auto& [key, value] : run.assignment.items()) label += " " + key + "=" + value_label(value, nested);
+          labels.push_back(label);
+        }
+        return labels;
+      },
+      [](const std::string& label) { return label; });
 }
 
 struct SummaryTable {
@@ -135,21 +143,20 @@ inline SummaryTable summary_table(const Plan& plan) {
     for (const auto& name : metric_names) table.columns.push_back("train_" + name);
   table.columns.push_back("sigma_y");
   for (const auto& name : metric_names) table.columns.insert(table.columns.end(), {name + "_low", name + "_high"});
-  for (const bool nested : {false, true}) {
-    table.rows.clear();
-    for (const auto& [run, metrics] : finished) {
-      try {
-        table.rows.push_back(summary_row(*run, metrics, axes, metric_names, nested, train_columns));
-      } catch (const nlohmann::json::exception&) {
-        detail::fail((run->context.dir / "metrics.json").string(), ": not a davi inverse_problem metrics file (a ",
-                     "field is missing or of the wrong type); rerun the run or remove the file");
-      }
-    }
-    bool clash = false;  // two runs with the same labels: label every run with its nested options too
-    for (std::size_t i = 0; i < table.rows.size() && !clash; ++i)
-      for (std::size_t j = 0; j < i && !clash; ++j) clash = labels_of(table.rows[i]) == labels_of(table.rows[j]);
-    if (!clash) break;
-  }
+  table.rows = labelled_apart(  // the sweep values and the method say which run a row is
+      [&](bool nested) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& [run, metrics] : finished) {
+          try {
+            rows.push_back(summary_row(*run, metrics, axes, metric_names, nested, train_columns));
+          } catch (const nlohmann::json::exception&) {
+            detail::fail((run->context.dir / "metrics.json").string(), ": not a davi inverse_problem metrics file ",
+                         "(a field is missing or of the wrong type); rerun the run or remove the file");
+          }
+        }
+        return rows;
+      },
+      labels_of);
   return table;
 }
 

@@ -150,22 +150,44 @@ void add_finished_run(runner::Plan& plan, const std::string& id, const json& ass
   plan.runs.push_back(run);
 }
 
-TEST(Summary, RunsWhoseShortLabelsClashAreLabelledWithTheirNestedOptions) {
+TEST(Summary, LabelsShowTheNestedOptionsThatDifferBetweenPoliciesOfOneNameAcrossThePlan) {
   runner::Plan plan;
   plan.output = davi::testing::temp_dir("summary_labels");
-  for (const double beta : {0.999, 0.99})
-    add_finished_run(plan, beta == 0.999 ? "slow" : "fast", {{"method", {{"name", "davi"}, {"ema", {{"beta", beta}}}}}},
-                     {{"metrics", {{"psnr", 20.0}}}});
+  const auto davi_with = [](double h, bool adversarial) {
+    json method = {{"name", "davi"}, {"batch_size", 32}, {"bridge", {{"name", "ppb"}, {"h", h}}},
+                   {"training", {{"steps", 10000}}}};
+    if (adversarial) method["adversarial"] = true;
+    return method;
+  };
+  add_finished_run(plan, "h001", {{"method", davi_with(0.01, false)}}, {{"metrics", {{"psnr", 24.5}}}});
+  add_finished_run(plan, "adv", {{"method", davi_with(0.1, true)}}, {{"metrics", {{"psnr", 22.6}}}});
+  add_finished_run(plan, "ddrm", {{"method", {{"name", "ddrm"}, {"eta", 0.85}, {"schedule", {{"steps", 20}}}}}},
+                   {{"metrics", {{"psnr", 22.5}}}});
+  // Planned, not finished: its h 0.01 beside h 0.1 already shows in the finished runs' labels.
+  runner::PlannedRun planned = plan.runs[1];
+  planned.context.run_id = "h001_adv";
+  planned.context.dir = plan.output / "h001_adv";
+  planned.assignment = {{"method", davi_with(0.01, true)}};
+  plan.runs.push_back(planned);
+
   const auto table = runner::summary_table(plan);
-  ASSERT_EQ(table.rows.size(), 2u);
-  EXPECT_EQ(table.rows[0][1], "davi(ema.beta=0.999)");
-  EXPECT_EQ(table.rows[1][1], "davi(ema.beta=0.99)");
-  // The lines davi_run prints for each run (and --validate's listing) follow the same rule.
+  ASSERT_EQ(table.rows.size(), 3u);
+  // bridge differs between the davi runs, training does not; ddrm's nested schedule has no other ddrm to differ from.
+  EXPECT_EQ(table.rows[0][1], "davi(batch_size=32,bridge=ppb(h=0.01))");
+  EXPECT_EQ(table.rows[1][1], "davi(adversarial=true,batch_size=32,bridge=ppb(h=0.1))");
+  EXPECT_EQ(table.rows[2][1], "ddrm(eta=0.85)");
+  // The lines davi_run prints for each run (and --validate's listing) label every planned run the same way.
   EXPECT_EQ(runner::assignment_labels(plan.runs),
-            (std::vector<std::string>{" method=davi(ema.beta=0.999)", " method=davi(ema.beta=0.99)"}));
-  plan.runs[1].assignment = {{"method", {{"name", "davi"}, {"lr", 0.1}}}, {"seed", 2}};
-  EXPECT_EQ(runner::assignment_labels(plan.runs),  // distinct already: short
-            (std::vector<std::string>{" method=davi", " method=davi(lr=0.1) seed=2"}));
+            (std::vector<std::string>{" method=davi(batch_size=32,bridge=ppb(h=0.01))",
+                                      " method=davi(adversarial=true,batch_size=32,bridge=ppb(h=0.1))",
+                                      " method=ddrm(eta=0.85)",
+                                      " method=davi(adversarial=true,batch_size=32,bridge=ppb(h=0.01))"}));
+  // A nested option one policy has and another of its name lacks differs too; an axis with one policy per name
+  // keeps short labels.
+  EXPECT_EQ(runner::axis_labels({json::parse(R"({"name": "davi", "ema": {"beta": 0.99}})"), json::parse(R"({"name": "davi"})")}),
+            (std::vector<std::string>{"davi(ema.beta=0.99)", "davi"}));
+  EXPECT_EQ(runner::axis_labels({json::parse(R"({"name": "ikl", "t_max": 400, "w": {"a": 1}})"), json("kl"), json(0.1)}),
+            (std::vector<std::string>{"ikl(t_max=400)", "kl", "0.1"}));
 }
 
 TEST(Summary, IntervalsShowInTheirMetricsCellsAndSeedsAreSummarisedByMeanAndSd) {

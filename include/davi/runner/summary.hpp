@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "davi/core/atomic_file.hpp"
@@ -17,53 +19,108 @@
 
 namespace davi::runner {
 
+/// A policy's options as label parts "key=value", in key order: with `nested`, the options of nameless groups
+/// under dotted keys ("ema.beta=0.999") and a nested policy as one part ("bridge=ppb(h=0.01)"); without, the
+/// top-level values of one value only. `top_level` marks the parts a short label shows.
+struct LabelPart {
+  std::string key, text;
+  bool top_level;
+};
+
+inline std::string value_label(const nlohmann::json& value, bool nested = false);
+
+inline std::vector<LabelPart> label_parts(const nlohmann::json& policy, bool nested) {
+  std::vector<LabelPart> parts;
+  const auto add = [&](const auto& self, const std::string& prefix, const nlohmann::json& object) -> void {
+    for (const auto& [key, v] : object.items()) {
+      if (prefix.empty() && key == "name") continue;
+      if (!nested && !v.is_primitive()) continue;
+      if (v.is_object() && !v.contains("name")) self(self, prefix + key + ".", v);
+      else parts.push_back({prefix + key, value_label(v, nested), prefix.empty() && v.is_primitive()});
+    }
+  };
+  add(add, "", policy);
+  return parts;
+}
+
+inline bool is_policy(const nlohmann::json& value) {
+  return value.is_object() && value.contains("name") && value["name"].is_string();
+}
+
+/// "name(key=text,...)" of the parts `show` keeps, or the name alone.
+template <class Show>
+std::string policy_label(const nlohmann::json& policy, const std::vector<LabelPart>& parts, Show show) {
+  std::string options;
+  for (const auto& part : parts)
+    if (show(part)) options += (options.empty() ? "" : ",") + part.key + "=" + part.text;
+  const auto name = policy["name"].get<std::string>();
+  return options.empty() ? name : name + "(" + options + ")";
+}
+
 /// A sweep value as a label: "kl", "ikl(t_max=400)", "dps(zeta=0.3)", "0.1". Short (the default): a policy's
-/// top-level options of one value only. With `nested`, every option as it was given, nested ones with dotted
-/// keys ("davi(divergence=ikl(t_max=400),ema.beta=0.99)"): the summary uses it for runs whose short labels
-/// clash, so runs that differ only in a nested option stay distinct.
-inline std::string value_label(const nlohmann::json& value, bool nested = false) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_object() && value.contains("name") && value["name"].is_string()) {
-    std::string options;
-    const auto add = [&](const auto& self, const std::string& prefix, const nlohmann::json& object) -> void {
-      for (const auto& [key, v] : object.items()) {
-        if (prefix.empty() && key == "name") continue;
-        if (!nested && !v.is_primitive()) continue;
-        if (v.is_object() && !v.contains("name")) self(self, prefix + key + ".", v);
-        else options += (options.empty() ? "" : ",") + prefix + key + "=" + value_label(v, nested);
+/// top-level options of one value only. With `nested`, every option as it was given.
+inline std::string value_label(const nlohmann::json& value, bool nested) {
+  if (!is_policy(value)) return value.is_string() ? value.get<std::string>() : value.dump();
+  return policy_label(value, label_parts(value, nested), [](const LabelPart&) { return true; });
+}
+
+/// The labels of one sweep axis's values, in order: short labels, plus the nested options whose values differ
+/// between policies of the same name on that axis (an option one has and another lacks differs too). So runs
+/// that differ only in a nested option read apart ("davi(...,bridge=ppb(h=0.01))" beside "...ppb(h=0.1)"),
+/// and a label depends on the plan's runs, not on which of them have finished.
+inline std::vector<std::string> axis_labels(const std::vector<nlohmann::json>& values) {
+  std::vector<std::vector<LabelPart>> parts;
+  for (const auto& value : values) parts.push_back(is_policy(value) ? label_parts(value, true) : std::vector<LabelPart>{});
+  const auto text_of = [&](std::size_t i, const std::string& key) -> std::optional<std::string> {
+    for (const auto& part : parts[i])
+      if (part.key == key) return part.text;
+    return std::nullopt;
+  };
+  const auto varies = [&](std::size_t i, const LabelPart& part) {
+    for (std::size_t j = 0; j < values.size(); ++j)
+      if (is_policy(values[j]) && values[j]["name"] == values[i]["name"] && text_of(j, part.key) != part.text)
+        return true;
+    return false;
+  };
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    labels.push_back(is_policy(values[i]) ? policy_label(values[i], parts[i],
+                                                          [&](const LabelPart& p) { return p.top_level || varies(i, p); })
+                                          : value_label(values[i]));
+  return labels;
+}
+
+/// Each run's label per sweep axis (axis_labels over every planned run that has the axis).
+inline std::vector<std::map<std::string, std::string>> run_labels(const std::vector<PlannedRun>& runs) {
+  std::vector<std::map<std::string, std::string>> labels(runs.size());
+  std::vector<std::string> axes;
+  for (const auto& run : runs)
+    for (const auto& [key, value] : run.assignment.items())
+      if (std::find(axes.begin(), axes.end(), key) == axes.end()) axes.push_back(key);
+  for (const auto& axis : axes) {
+    std::vector<nlohmann::json> values;
+    std::vector<std::size_t> owners;
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      if (runs[i].assignment.contains(axis)) {
+        values.push_back(runs[i].assignment[axis]);
+        owners.push_back(i);
       }
-    };
-    add(add, "", value);
-    const auto name = value["name"].get<std::string>();
-    return options.empty() ? name : name + "(" + options + ")";
+    const auto axis_texts = axis_labels(values);
+    for (std::size_t k = 0; k < owners.size(); ++k) labels[owners[k]][axis] = axis_texts[k];
   }
-  return value.dump();
+  return labels;
 }
 
-/// The labelling rule of tables and run lines: `make(false)` labels with top-level options only; where two
-/// of its items have the same `label_of`, `make(true)` labels every item with its nested options too.
-template <class Make, class LabelOf>
-auto labelled_apart(Make make, LabelOf label_of) {
-  auto items = make(false);
-  for (std::size_t i = 0; i < items.size(); ++i)
-    for (std::size_t j = 0; j < i; ++j)
-      if (label_of(items[i]) == label_of(items[j])) return make(true);
-  return items;
-}
-
-/// Each run's sweep values as " key=value ...", for the lines davi_run prints (labelled_apart).
+/// Each run's sweep values as " key=value ...", for the lines davi_run prints (run_labels).
 inline std::vector<std::string> assignment_labels(const std::vector<PlannedRun>& runs) {
-  return labelled_apart(
-      [&](bool nested) {
-        std::vector<std::string> labels;
-        for (const auto& run : runs) {
-          std::string label;
-          for (const auto& [key, value] : run.assignment.items()) label += " " + key + "=" + value_label(value, nested);
-          labels.push_back(label);
-        }
-        return labels;
-      },
-      [](const std::string& label) { return label; });
+  const auto per_axis = run_labels(runs);
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    std::string label;
+    for (const auto& [key, value] : runs[i].assignment.items()) label += " " + key + "=" + per_axis[i].at(key);
+    labels.push_back(label);
+  }
+  return labels;
 }
 
 struct SummaryTable {
@@ -86,14 +143,13 @@ inline std::string format_number(const nlohmann::json& v) { return v.is_null() ?
 /// field is missing or of the wrong type.
 inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohmann::json& m,
                                             const std::vector<std::string>& axes,
-                                            const std::vector<std::string>& metric_names, bool nested_labels,
-                                            bool train_columns) {
+                                            const std::vector<std::string>& metric_names,
+                                            const std::map<std::string, std::string>& labels, bool train_columns) {
   std::vector<std::string> row = {run.context.run_id};
   for (const auto& axis : axes)
-    row.push_back(run.assignment.contains(axis) ? value_label(run.assignment[axis], nested_labels) : "");
+    row.push_back(labels.contains(axis) ? labels.at(axis) : "");
   // A method axis labels the method with its options; otherwise the name says it.
-  row.push_back(run.assignment.contains("method") ? value_label(run.assignment["method"], nested_labels)
-                                                  : m.at("method").at("name").get<std::string>());
+  row.push_back(labels.contains("method") ? labels.at("method") : m.at("method").at("name").get<std::string>());
   row.push_back(format_number(m.at("nfe")));
   row.push_back(format_number(m.at("network_backprops")));
   row.push_back(format_number(m.at("seconds_per_image")));
@@ -122,17 +178,16 @@ inline SummaryTable summary_table(const Plan& plan) {
       if (key != "method" && std::find(axes.begin(), axes.end(), key) == axes.end()) axes.push_back(key);
   std::vector<std::string> metric_names;  // every name a registered metric reports, in registry order
   for_each_type<MetricTypes>([&]<class M>() { metric_names.insert(metric_names.end(), M::reports.begin(), M::reports.end()); });
-  const auto labels_of = [&](const std::vector<std::string>& row) {  // the sweep values and the method
-    return std::vector<std::string>(row.begin() + 1, row.begin() + 2 + static_cast<std::ptrdiff_t>(axes.size()));
-  };
-  std::vector<std::pair<const PlannedRun*, nlohmann::json>> finished;  // each metrics.json read once
-  for (const auto& run : plan.runs) {
+  const auto labels = run_labels(plan.runs);  // the sweep values and the method say which run a row is
+  std::vector<std::tuple<const PlannedRun*, nlohmann::json, std::size_t>> finished;  // each metrics.json read once
+  for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+    const auto& run = plan.runs[i];
     if (run.kind != InverseProblem::name || run.status() != "finished") continue;  // status parsed the file
     std::ifstream in(run.context.dir / "metrics.json");
-    finished.emplace_back(&run, nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false));
+    finished.emplace_back(&run, nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false), i);
   }
   const bool train_columns = std::any_of(finished.begin(), finished.end(), [](const auto& f) {
-    return f.second.is_object() && f.second.contains("train_split");
+    return std::get<1>(f).is_object() && std::get<1>(f).contains("train_split");
   });
   table.columns = {"run_id"};
   table.columns.insert(table.columns.end(), axes.begin(), axes.end());
@@ -143,20 +198,14 @@ inline SummaryTable summary_table(const Plan& plan) {
     for (const auto& name : metric_names) table.columns.push_back("train_" + name);
   table.columns.push_back("sigma_y");
   for (const auto& name : metric_names) table.columns.insert(table.columns.end(), {name + "_low", name + "_high"});
-  table.rows = labelled_apart(  // the sweep values and the method say which run a row is
-      [&](bool nested) {
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& [run, metrics] : finished) {
-          try {
-            rows.push_back(summary_row(*run, metrics, axes, metric_names, nested, train_columns));
-          } catch (const nlohmann::json::exception&) {
-            detail::fail((run->context.dir / "metrics.json").string(), ": not a davi inverse_problem metrics file ",
-                         "(a field is missing or of the wrong type); rerun the run or remove the file");
-          }
-        }
-        return rows;
-      },
-      labels_of);
+  for (const auto& [run, metrics, index] : finished) {
+    try {
+      table.rows.push_back(summary_row(*run, metrics, axes, metric_names, labels[index], train_columns));
+    } catch (const nlohmann::json::exception&) {
+      detail::fail((run->context.dir / "metrics.json").string(), ": not a davi inverse_problem metrics file ",
+                   "(a field is missing or of the wrong type); rerun the run or remove the file");
+    }
+  }
   return table;
 }
 

@@ -21,6 +21,22 @@ assert front == [0, 2], front
 # Missing values (a diverged run) are left out, never on the front.
 assert plot_summary.pareto_front([1.0, float("nan")], [1.0, 2.0], True) == [0]
 
+# Stacked labels: one option per line, a nested policy kept whole on its line.
+assert plot_summary.stacked("davi(adversarial=true,bridge=ppb(h=0.01),lr=0.1)") == "davi\nadversarial=true\nbridge=ppb(h=0.01)\nlr=0.1"
+assert plot_summary.stacked("kl") == "kl" and plot_summary.stacked("ikl(t_max=400)") == "ikl\nt_max=400"
+# Reference numbers beside close lines move apart to the gap, stay in order, and stay inside the panel.
+spread = plot_summary.spread_apart([0.50, 0.51, 0.2, 0.99], gap=0.05)
+assert spread[2] == 0.2 and spread[0] < spread[1] < spread[3] <= 1.0, spread
+assert all(abs(a - b) >= 0.05 - 1e-12 for i, a in enumerate(spread) for b in spread[:i]), spread
+assert plot_summary.spread_apart([], 0.05) == []
+# A curve panel's range leaves out the untrained generator's first point and far references, keeps near ones.
+curve = [("c", ["step", "ema_psnr"], [{"step": "0", "ema_psnr": "7"}, {"step": "10", "ema_psnr": "21"},
+                                      {"step": "20", "ema_psnr": "23"}])]
+near, far = plot_summary.Reference("near", {"psnr": "24.5"}, 500), plot_summary.Reference("far", {"psnr": "6"}, 500)
+low, high = plot_summary.value_range(curve, "psnr", [near, far])
+assert 20 < low < 21 and 24.5 < high < 25, (low, high)
+assert plot_summary.value_range(curve, "ssim", []) is None
+
 with tempfile.TemporaryDirectory() as folder:
     path = os.path.join(folder, "summary.csv")
     columns = ["run_id", "method", "nfe", "network_backprops", "seconds_per_image", "training_seconds", "psnr",

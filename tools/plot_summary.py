@@ -31,6 +31,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
 
@@ -50,8 +51,19 @@ FIXED = {"run_id", "method", "nfe", "network_backprops", "seconds_per_image", "t
 
 
 def stacked(label):
-    """'davi(a=1,b=2)' as one option per line, so neighbouring tick labels do not overlap."""
-    return label.replace("(", "\n").replace(",", "\n").rstrip(")")
+    """'davi(a=1,b=ppb(h=0.1))' as one option per line ('davi', 'a=1', 'b=ppb(h=0.1)'), so neighbouring tick
+    labels do not overlap; a nested policy stays on its line."""
+    if "(" not in label or not label.endswith(")"):
+        return label
+    name, inner = label[:-1].split("(", 1)
+    lines, depth = [name, ""], 0
+    for char in inner:
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            lines.append("")
+        else:
+            lines[-1] += char
+    return "\n".join(lines)
 
 
 def is_interval(column):
@@ -102,8 +114,9 @@ def numbers(rows, column):
 
 FRECHET = "classifier_frechet_distance"
 
-# A finished run drawn as a reference: its label, its summary row, and the images its metrics count (or None).
-Reference = namedtuple("Reference", "label row images")
+# A finished run drawn as a reference: its label, its summary row, the images its metrics count (or None), and
+# the experiment it comes from when that is a compared one (or None).
+Reference = namedtuple("Reference", "label row images source", defaults=(None,))
 
 
 def read_json(path):
@@ -181,7 +194,8 @@ def read_compared(paths):
         folder = os.path.dirname(path)
         # Labelled by method and swept values, not run id: the same method at two image counts is one line.
         for row, label in zip(rows, run_labels(rows, columns, with_id=False)):
-            references.append(Reference(label.replace("\n", " "), row, images_of(folder, row["run_id"])))
+            references.append(Reference(label.replace("\n", " "), row, images_of(folder, row["run_id"]),
+                                        os.path.basename(folder)))
     return references
 
 
@@ -282,8 +296,9 @@ def plot_pareto(rows, labels, experiment, out, references=(), images=None):
 
 
 # (metric, axis label) of the curve panels; a curve's columns are the metric, or ema_/online_ + the metric.
-CURVE_METRICS = [("psnr", "PSNR (dB), higher is better"),
-                 ("classifier_frechet_distance", "classifier Frechet distance, lower is better")]
+# (metric, axis label, short name for the key) of each learning-curve panel row.
+CURVE_METRICS = [("psnr", "PSNR (dB), higher is better", "PSNR"),
+                 ("classifier_frechet_distance", "classifier Frechet distance, lower is better", "Frechet")]
 
 
 def read_curve(path):
@@ -298,16 +313,56 @@ def curve_values(curves, metric):
             for v in numbers(rows, prefix + metric)]
 
 
+def value_range(curves, metric, references):
+    """The y range of a curve panel: the curves after their first point (the untrained generator, whose
+    Frechet distance is ~100 times the trained one's, would flatten the rest) and the references that lie
+    within that range's own width of it. None when there is nothing to draw."""
+    trained = [v for _, columns, rows in curves for prefix in ("", "ema_", "online_") if prefix + metric in columns
+               for step, v in zip(numbers(rows, "step"), numbers(rows, prefix + metric)) if step > 0 and v == v]
+    if not trained:
+        trained = [v for v in curve_values(curves, metric) if v == v]
+    if not trained:
+        return None
+    low, high = min(trained), max(trained)
+    width = max(high - low, 1e-6)
+    near = [number(r.row.get(metric)) for r in references]
+    near = [v for v in near if low - width <= v <= high + width]
+    low, high = min([low] + near), max([high] + near)
+    pad = 0.06 * max(high - low, 1e-6)
+    return low - pad, high + pad
+
+
+def spread_apart(positions, gap):
+    """Positions (axes fractions, any order) moved apart to at least `gap` from each other, as little as the
+    order allows and within [0, 1]: where reference lines lie close, their numbers do not overlap."""
+    order = sorted(range(len(positions)), key=lambda i: positions[i])
+    placed = [positions[i] for i in order]
+    for k in range(1, len(placed)):
+        placed[k] = max(placed[k], placed[k - 1] + gap)
+    overflow = placed[-1] - 1.0 if placed else 0.0
+    if overflow > 0:  # pushed past the top: shift down, then keep the gaps from the bottom up again
+        placed = [p - overflow for p in placed]
+        for k in range(len(placed) - 2, -1, -1):
+            placed[k] = min(placed[k], placed[k + 1] - gap)
+    result = [0.0] * len(positions)
+    for k, i in enumerate(order):
+        result[i] = placed[k]
+    return result
+
+
 def draw_curves(curves, references, title, out, images):
     """curves: (label, columns, rows) of curve.csv files measured on `images` validation images (None: several
-    or unknown); references: drawn flat, with their interval as a band, where comparable (see comparable)."""
-    metrics = [(m, axis) for m, axis in CURVE_METRICS
+    or unknown); references: drawn flat, with their interval as a band, where comparable (see comparable).
+    Each reference line carries a number at the panel's right edge; the key below the panels names it."""
+    metrics = [(m, axis, short) for m, axis, short in CURVE_METRICS
                if any(c in (m, "ema_" + m, "online_" + m) for _, columns, _ in curves for c in columns)]
     if not metrics:
         return
-    fig, axes = plt.subplots(len(metrics), 2, figsize=(12, 3.8 * len(metrics)), squeeze=False)
-    for row, (metric, axis_label) in enumerate(metrics):
+    fig, axes = plt.subplots(len(metrics), 2, figsize=(11, 3.6 * len(metrics)), squeeze=False)
+    number_of, notes, clipped_start = {}, {}, False  # notes: per reference label, what each panel row drew
+    for row, (metric, axis_label, short) in enumerate(metrics):
         lines = reference_lines(metric, references, images)
+        limits = value_range(curves, metric, lines)
         for col, (x_column, x_label) in enumerate([("step", "training steps"), ("seconds", "training seconds")]):
             ax = axes[row][col]
             for i, (label, columns, rows) in enumerate(curves):
@@ -318,26 +373,47 @@ def draw_curves(curves, references, title, out, images):
                             name = prefix[:-1] or label
                         ax.plot(numbers(rows, x_column), numbers(rows, prefix + metric), style, color=f"C{i % 10}",
                                 marker=".", label=name)
+            if limits:
+                ax.set_ylim(*limits)
+                clipped_start |= any(not limits[0] <= v <= limits[1] for v in curve_values(curves, metric) if v == v)
+            shown = []
             for ref in lines:
                 value = number(ref.row.get(metric))
+                counted = f"{ref.images} test images" if ref.images else "image count unknown"
+                where = f"{short}: {counted}" + (f", {ref.source}" if ref.source else "")
+                if limits and not limits[0] <= value <= limits[1]:
+                    notes.setdefault(ref.label, {})[short] = f"{short}: {format(value, '.3g')}, off the panel"
+                    continue
+                notes.setdefault(ref.label, {})[short] = where
                 low, high = number(ref.row.get(metric + "_low")), number(ref.row.get(metric + "_high"))
                 ax.axhline(value, color="0.4", linestyle="--", linewidth=0.8)
                 if low == low and high == high:
                     ax.axhspan(low, high, color="0.5", alpha=0.08, linewidth=0)
-                counted = f" ({ref.images} im.)" if ref.images else ""
-                ax.annotate(ref.label + counted, (1.0, value), xycoords=("axes fraction", "data"), fontsize=6,
-                            xytext=(3, 0), textcoords="offset points", va="center")
-            if metric == FRECHET and all(v > 0 for v in curve_values(curves, metric) if v == v):
-                ax.set_yscale("log")  # the untrained generator's distance is ~100 times the trained one's
+                shown.append((ref, value))
+                number_of.setdefault(ref.label, len(number_of) + 1)
+            bottom, top = ax.get_ylim()
+            heights = spread_apart([(v - bottom) / (top - bottom) for _, v in shown], gap=0.055)
+            for (ref, value), height in zip(shown, heights):
+                ax.annotate(str(number_of[ref.label]), (1.0, value), xycoords=("axes fraction", "data"),
+                            xytext=(1.015, height), textcoords="axes fraction", fontsize=6, va="center",
+                            arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.5})
             ax.set_xlabel(x_label, fontsize=8)
             ax.set_ylabel(axis_label, fontsize=8)
             ax.tick_params(labelsize=7)
+    if clipped_start:
+        title += "\n(the untrained generator's first point lies off the panels)"
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     # The key goes below the panels: inside one, long run labels covered its curves and its axis label.
     handles, names = axes[0][0].get_legend_handles_labels()
+    unnumbered = len(number_of) + 1  # lines off every panel come last, unnumbered
+    for label in sorted(notes, key=lambda label: number_of.get(label, unnumbered)):
+        drawn = label in number_of
+        handles.append(Line2D([], [], color="0.4", linestyle="--" if drawn else "none", linewidth=0.8))
+        names.append((f"{number_of[label]}: " if drawn else "") + f"{label} ({'; '.join(notes[label].values())})")
     if handles:
-        fig.legend(handles, names, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=0)
+        fig.legend(handles, names, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=0,
+                   ncol=2 if len(names) > 6 else 1)
     save(fig, out)
 
 

@@ -21,6 +21,10 @@ assert front == [0, 2], front
 # Missing values (a diverged run) are left out, never on the front.
 assert plot_summary.pareto_front([1.0, float("nan")], [1.0, 2.0], True) == [0]
 
+# The Pareto figure's cost: timed alone where a run was (davi_run --time), else as measured in the run.
+assert plot_summary.cost_of({"seconds_per_image": "2", "seconds_per_image_alone": "0.5"}) == 0.5
+assert plot_summary.cost_of({"seconds_per_image": "2", "seconds_per_image_alone": ""}) == 2.0
+assert plot_summary.cost_of({"seconds_per_image": "2"}) == 2.0
 # Stacked labels: one option per line, a nested policy kept whole on its line.
 assert plot_summary.stacked("davi(adversarial=true,bridge=ppb(h=0.01),lr=0.1)") == "davi\nadversarial=true\nbridge=ppb(h=0.01)\nlr=0.1"
 assert plot_summary.stacked("kl") == "kl" and plot_summary.stacked("ikl(t_max=400)") == "ikl\nt_max=400"

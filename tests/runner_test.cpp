@@ -1163,6 +1163,67 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
       << summary.text;
 }
 
+/// Every file under `dir` with its content, for checking that a command changed nothing there.
+std::map<std::string, std::string> folder_contents(const fs::path& dir) {
+  std::map<std::string, std::string> contents;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file()) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      contents[fs::relative(entry.path(), dir).string()] = std::string(std::istreambuf_iterator<char>(in), {});
+    }
+  return contents;
+}
+
+TEST(DaviRun, TimeTimesEachFinishedRunAloneUntrainedAndChangesNothingElseOfIt) {
+  Fixture f("runner_time");
+  f.experiment["method"][0]["training"]["steps"] = 4;
+  const auto file = f.write(f.experiment);
+  ASSERT_EQ(run_davi({file.string()}).code, 0);
+  auto plan = runner::plan_experiment(f.experiment, file.string());
+  std::vector<std::map<std::string, std::string>> before;
+  for (const auto& run : plan.runs) before.push_back(folder_contents(run.context.dir));
+  // A third method, not run: listed, not timed, no folder made for it.
+  f.experiment["method"].push_back({{"name", "tikhonov"}});
+  f.write(f.experiment);
+  plan = runner::plan_experiment(f.experiment, file.string());
+  const auto out = run_davi({"--time", file.string()});
+  ASSERT_EQ(out.code, 0) << out.text;
+  EXPECT_NE(out.text.find(plan.runs[2].context.run_id + " method=tikhonov (new, not timed)"), std::string::npos)
+      << out.text;
+  EXPECT_FALSE(fs::exists(plan.runs[2].context.dir));
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& dir = plan.runs[i].context.dir;
+    auto after = folder_contents(dir);
+    ASSERT_EQ(after.count("timing.json"), 1u) << dir;
+    const auto timing = json::parse(after["timing.json"]);
+    after.erase("timing.json");
+    EXPECT_EQ(after, before[i]) << dir;  // DAVI was not trained again, nor anything rewritten
+    const auto metrics = read_json(dir / "metrics.json");
+    EXPECT_EQ(timing["run_id"], plan.runs[i].context.run_id);
+    EXPECT_GT(timing["seconds_per_image"].get<double>(), 0);
+    EXPECT_EQ(timing["batch_size"], 4);  // the evaluation's batch (6 images, batches of 4)
+    EXPECT_EQ(timing["samples_per_measurement"], 2);
+    EXPECT_EQ(timing["nfe"], metrics["nfe"]);  // the same solver as the run's, untrained
+    EXPECT_GE(timing["batch_seconds_per_image"].size(), 2u);  // fast: repeated, the first batch dropped
+    EXPECT_EQ(timing["kept"], "the median of every batch after the first");
+    EXPECT_TRUE(timing["environment"].contains("threads"));
+  }
+  // The summary shows the timing beside the run's own seconds.
+  std::ifstream csv_in(plan.output / "summary.csv");
+  std::string header;
+  std::getline(csv_in, header);
+  EXPECT_NE(header.find(",seconds_per_image,seconds_per_image_alone,"), std::string::npos) << header;
+  // A timing.json of another run (copied by hand) stops the summary with one line naming it.
+  fs::copy_file(plan.runs[0].context.dir / "timing.json", plan.runs[1].context.dir / "timing.json",
+                fs::copy_options::overwrite_existing);
+  const auto summary = run_davi({"--summary", file.string()});
+  EXPECT_EQ(summary.code, 1);
+  EXPECT_NE(summary.text.find((plan.runs[1].context.dir / "timing.json").string() +
+                              ": not this run's davi timing file"),
+            std::string::npos)
+      << summary.text;
+}
+
 TEST(ImageFolderData, TrainsAPriorAndAClassifierThenRunsDaviAndBaselinesOn32x32Rgb) {
   const auto dir = davi::testing::temp_dir("runner_image_folder");
   davi::testing::write_image_folder(dir / "images", 12, 32);  // 24 files in two class folders, PNG and JPEG

@@ -45,7 +45,8 @@ PANELS = [
     ("consistency", "consistency |y - A x| / sqrt(m)", "sigma_y"),
     ("seconds_per_image", "seconds per image (log)", "lower"),
 ]
-FIXED = {"run_id", "method", "nfe", "network_backprops", "seconds_per_image", "training_seconds", "psnr",
+FIXED = {"run_id", "method", "nfe", "network_backprops", "seconds_per_image", "seconds_per_image_alone",
+         "training_seconds", "psnr",
          "psnr_of_mean", "ssim", "classifier_feature_distance", "classifier_frechet_distance", "diversity",
          "consistency", "sigma_y"}
 
@@ -241,6 +242,13 @@ def log_axis(axis, values):
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
 
 
+def cost_of(row):
+    """A run's seconds per image for the Pareto figure: timed alone (davi_run --time) where it was, else as
+    measured during the run (which may have shared the machine)."""
+    alone = number(row.get("seconds_per_image_alone"))
+    return alone if alone == alone else number(row.get("seconds_per_image"))
+
+
 def plot_pareto(rows, labels, experiment, out, references=(), images=None):
     """One point per run (filled) and per comparable run of the compared experiments (hollow), the Pareto
     front over both; `images`: the count this experiment's runs are measured over (None: several/unknown)."""
@@ -249,7 +257,7 @@ def plot_pareto(rows, labels, experiment, out, references=(), images=None):
     for column, title, higher in PARETO:
         # A compared run keeps its number in every panel, even where its Frechet distance is left out.
         refs = [(len(rows) + k, r) for k, r in enumerate(references) if comparable(column, images, r.images)]
-        costs = numbers(rows, "seconds_per_image") + [number(r.row.get("seconds_per_image")) for _, r in refs]
+        costs = [cost_of(row) for row in rows] + [cost_of(r.row) for _, r in refs]
         qualities = numbers(rows, column) + [number(r.row.get(column)) for _, r in refs]
         if any(c > 0 and q == q for c, q in zip(costs, qualities)):
             panels.append((column, title, higher, refs, costs, qualities))
@@ -290,13 +298,18 @@ def plot_pareto(rows, labels, experiment, out, references=(), images=None):
         axes.flat[-1].legend(handles=points + [line], fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                              borderaxespad=0)
     compared = f" and {len(references)} compared (hollow)" if references else ""
-    fig.suptitle(f"{experiment}: quality against seconds per image, {len(rows)} runs{compared}", fontsize=10)
+    everyone = list(rows) + [r.row for r in references]
+    alone = sum(number(row.get("seconds_per_image_alone")) == number(row.get("seconds_per_image_alone")) for row in everyone)
+    timed = (f"seconds timed alone (davi_run --time) for {alone} of {len(everyone)} points, the others as measured "
+             "in their runs" if alone else "seconds as measured in the runs")
+    fig.suptitle(f"{experiment}: quality against seconds per image, {len(rows)} runs{compared}\n({timed})",
+                 fontsize=10)
     fig.tight_layout()
     save(fig, out)
 
 
-# (metric, axis label) of the curve panels; a curve's columns are the metric, or ema_/online_ + the metric.
-# (metric, axis label, short name for the key) of each learning-curve panel row.
+# (metric, axis label, short name for the key) of each learning-curve panel row; a curve's columns are the
+# metric, or ema_/online_ + the metric.
 CURVE_METRICS = [("psnr", "PSNR (dB), higher is better", "PSNR"),
                  ("classifier_frechet_distance", "classifier Frechet distance, lower is better", "Frechet")]
 

@@ -138,6 +138,26 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
   return 0;
 }
 
+/// davi_run --time: each finished inverse_problem run's method timed alone, untrained, into its timing.json
+/// (InverseProblem: time_method); then the summary, whose seconds_per_image_alone column and Pareto figure use
+/// it. Unfinished runs are listed and left alone: what they would be drawn beside is not there yet.
+static int time_finished_runs(const Plan& plan) {
+  const auto labels = assignment_labels(plan.runs);
+  for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+    const auto& run = plan.runs[i];
+    if (run.kind != InverseProblem::name) continue;
+    const auto status = run.status();
+    std::cout << "[" << i + 1 << "/" << plan.runs.size() << "] " << run.context.run_id << labels[i]
+              << (status == "finished" ? " -> timing\n" : " (" + status + ", not timed)\n") << std::flush;
+    if (status != "finished") continue;
+    RunContext context = run.context;
+    context.time_only = true;
+    run.execute(context);
+  }
+  write_summary_and_figure(plan);
+  return 0;
+}
+
 /// The integer at `pointer` in `run`'s resolved config, 0 where there is none (a kind without that option).
 static std::int64_t resolved_integer(const PlannedRun& run, const char* pointer) {
   const auto& c = run.context.resolved;
@@ -238,7 +258,7 @@ static void print_auto_device(const Plan& plan) {
 
 int main(int argc, char** argv) {
   const std::string usage =
-      "usage: davi_run [--distribute runs|data] [--validate | --summary | --migrate-ids] FILE.json | --list";
+      "usage: davi_run [--distribute runs|data] [--validate | --summary | --time | --migrate-ids] FILE.json | --list";
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 1 && args[0] == "--list") {
     print_list(std::cout);
@@ -251,8 +271,9 @@ int main(int argc, char** argv) {
     args.erase(args.begin(), args.begin() + 2);
     flag = args.size() >= 2 ? args[0] : "";  // --validate after it checks the split of every batch too
   }
-  const bool validate_only = flag == "--validate", summary_only = flag == "--summary", migrate = flag == "--migrate-ids";
-  if (!(args.size() == 1 || (args.size() == 2 && (validate_only || summary_only || migrate)))) {
+  const bool validate_only = flag == "--validate", summary_only = flag == "--summary", migrate = flag == "--migrate-ids",
+             time_only = flag == "--time";
+  if (!(args.size() == 1 || (args.size() == 2 && (validate_only || summary_only || migrate || time_only)))) {
     std::cerr << usage << "\n";
     return 2;
   }
@@ -311,8 +332,10 @@ int main(int argc, char** argv) {
     return code;
   };
   try {
-    if (migrate || summary_only) {
-      DAVI_CHECK(world.alone(), "--migrate-ids and --summary run as one process (WORLD_SIZE is ", world.size, ")");
+    if (migrate || summary_only || time_only) {
+      DAVI_CHECK(world.alone(), "--migrate-ids, --summary and --time run as one process (WORLD_SIZE is ", world.size,
+                 ")");
+      if (time_only) return time_finished_runs(plan);
       if (summary_only) {
         write_summary_and_figure(plan);
         return 0;

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -167,6 +168,59 @@ void print_report(std::ostream& out, const std::string& method, const nlohmann::
         << "their metrics are NaN, written as null in metrics.json\n";
 }
 
+/// The 1-minute load average of this machine (/proc/loadavg), or null where it cannot be read: timing.json
+/// records it, so a timing made beside other work says so.
+nlohmann::json load_average() {
+  std::ifstream in("/proc/loadavg");
+  double one_minute = 0;
+  return in >> one_minute ? nlohmann::json(one_minute) : nlohmann::json();
+}
+
+/// davi_run --time: the seconds per image of `method` as it is, untrained (a network's cost does not depend on
+/// its weights), on batches of the run's own size and measurements. Batches are solved until kTimingSeconds
+/// have passed or kTimingBatches are done; with more than one, the first (allocations, kernel choice) is
+/// dropped and the median of the rest kept. Writes timing.json atomically; nothing else of the run changes.
+void time_method(Method& method, const EvaluationSet& evaluated, const EvaluationOptions& ev, std::uint64_t seed,
+                 const RunContext& ctx, const RunPlace& place) {
+  constexpr double kTimingSeconds = 20;
+  constexpr int kTimingBatches = 5;
+  const std::int64_t n = evaluated.y.size(0), rows = std::min<std::int64_t>(ev.batch_size, n);
+  Rng rng(seed + 2000, place.device);
+  Cost cost;
+  const auto load_before = load_average();
+  std::vector<double> batch_seconds;
+  double total = 0;
+  for (std::int64_t start = 0; batch_seconds.empty() || (total < kTimingSeconds && batch_seconds.size() < kTimingBatches);
+       start = (start + rows) % n) {
+    const auto y = evaluated.y.slice(0, start, std::min(n, start + rows)).to(place.device);
+    Timer timer;
+    (void)method.solve(y, ev.samples, rng, cost).sum().item<double>();  // waits for the device
+    batch_seconds.push_back(timer.seconds() / static_cast<double>(y.size(0) * ev.samples));
+    total += timer.seconds();
+  }
+  auto kept = batch_seconds.size() > 1 ? std::vector<double>(batch_seconds.begin() + 1, batch_seconds.end()) : batch_seconds;
+  std::sort(kept.begin(), kept.end());
+  const double median = kept.size() % 2 ? kept[kept.size() / 2] : (kept[kept.size() / 2 - 1] + kept[kept.size() / 2]) / 2;
+  const auto batches = static_cast<double>(batch_seconds.size());
+  const nlohmann::json timing = {
+      {"run_id", ctx.run_id},
+      {"seconds_per_image", median},
+      {"batch_seconds_per_image", batch_seconds},
+      {"kept", batch_seconds.size() > 1 ? "the median of every batch after the first" : "the one batch"},
+      {"batch_size", rows},
+      {"samples_per_measurement", ev.samples},
+      {"nfe", cost.network_evaluations / (batches * ev.samples)},
+      {"network_backprops", cost.network_backprops / (batches * ev.samples)},
+      {"untrained", "a trained method was timed with its networks as made, before training: the same arithmetic"},
+      {"load_average_before", load_before},
+      {"load_average_after", load_average()},
+      {"environment", environment_json(place)},
+  };
+  write_text_atomically(ctx.dir / "timing.json", timing.dump(2) + "\n");
+  std::cout << "timing: " << median * 1e3 << " ms per image over " << kept.size() << " batch"
+            << (kept.size() == 1 ? "" : "es") << " of " << rows << " (" << (ctx.dir / "timing.json").string() << ")\n";
+}
+
 }  // namespace
 
 void InverseProblem::validate(const Config& e) {
@@ -247,6 +301,7 @@ void evaluate_method(const InverseProblem::Config& e, const RunContext& ctx, con
   const auto& ev = e.evaluation;
   const auto noise = operators::GaussianNoise(e.task.noise);
   const auto seed = static_cast<std::uint64_t>(e.run.seed);
+  if (ctx.time_only) return time_method(method, evaluated, ev, seed, ctx, place);
   const auto training = method.prepare(ctx);
   const auto report = evaluate(method, model, evaluated.x0, evaluated.y, ev, seed, place.device, ctx.dir, *ctx.group);
   const auto train_report = train.x0.defined() ? evaluate(method, model, train.x0, train.y, ev, seed + kTrainSplitStreams,

@@ -25,6 +25,9 @@ struct RunContext {
   // The processes that execute this run together (data-parallel); Solo when one process runs it. Only the
   // group's rank 0 writes the run's files.
   std::shared_ptr<distributed::Group> group = distributed::solo();
+  // davi_run --time: the run's method is only timed (untrained) on its measurements, into timing.json;
+  // nothing else of the run's folder is written.
+  bool time_only = false;
 
   bool writes() const { return group->rank() == 0; }
 };

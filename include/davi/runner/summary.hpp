@@ -139,9 +139,9 @@ inline std::string format_number(double v) {
 inline std::string format_number(const nlohmann::json& v) { return v.is_null() ? "nan" : format_number(v.get<double>()); }
 
 /// One row of the summary: the run's id, its sweep values, method, costs and metrics, from metrics.json
-/// `m` (with `train_columns`, the metrics of its train split too); throws nlohmann::json::exception when a
-/// field is missing or of the wrong type.
-inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohmann::json& m,
+/// `m` and timing.json `timing` (null when the run was not timed alone; with `train_columns`, the metrics of
+/// its train split too); throws nlohmann::json::exception when a field is missing or of the wrong type.
+inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohmann::json& m, const nlohmann::json& timing,
                                             const std::vector<std::string>& axes,
                                             const std::vector<std::string>& metric_names,
                                             const std::map<std::string, std::string>& labels, bool train_columns) {
@@ -153,6 +153,7 @@ inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohman
   row.push_back(format_number(m.at("nfe")));
   row.push_back(format_number(m.at("network_backprops")));
   row.push_back(format_number(m.at("seconds_per_image")));
+  row.push_back(timing.is_null() ? "" : format_number(timing.at("seconds_per_image")));
   row.push_back(m.contains("training") ? format_number(m["training"].at("training_seconds")) : "0");
   const auto add_metrics = [&](const nlohmann::json& values) {
     for (const auto& name : metric_names) row.push_back(values.contains(name) ? format_number(values[name]) : "");
@@ -166,6 +167,21 @@ inline std::vector<std::string> summary_row(const PlannedRun& run, const nlohman
     for (const int end : {0, 1})
       row.push_back(intervals.contains(name) ? format_number(intervals[name].at(end)) : "");
   return row;
+}
+
+/// A run's timing.json (davi_run --time), or null when it has none; one line naming the file when it is not
+/// one of this run's timings.
+inline nlohmann::json read_timing(const PlannedRun& run) {
+  const auto path = run.context.dir / "timing.json";
+  if (!std::filesystem::exists(path)) return nullptr;
+  std::ifstream in(path);
+  const auto timing = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const bool valid = timing.is_object() && timing.value("run_id", nlohmann::json()) == run.context.run_id &&
+                     timing.contains("seconds_per_image") && timing["seconds_per_image"].is_number();
+  if (!valid)
+    detail::fail(path.string(), ": not this run's davi timing file (run_id or seconds_per_image missing or wrong); ",
+                 "rerun davi_run --time or remove the file");
+  return timing;
 }
 
 /// The table of the finished inverse_problem runs of a plan (runs without metrics are left out). When a run
@@ -192,15 +208,16 @@ inline SummaryTable summary_table(const Plan& plan) {
   table.columns = {"run_id"};
   table.columns.insert(table.columns.end(), axes.begin(), axes.end());
   table.columns.insert(table.columns.end(), {"method", "nfe", "network_backprops", "seconds_per_image",
-                                             "training_seconds"});
+                                             "seconds_per_image_alone", "training_seconds"});
   table.columns.insert(table.columns.end(), metric_names.begin(), metric_names.end());
   if (train_columns)
     for (const auto& name : metric_names) table.columns.push_back("train_" + name);
   table.columns.push_back("sigma_y");
   for (const auto& name : metric_names) table.columns.insert(table.columns.end(), {name + "_low", name + "_high"});
   for (const auto& [run, metrics, index] : finished) {
+    const auto timing = read_timing(*run);
     try {
-      table.rows.push_back(summary_row(*run, metrics, axes, metric_names, labels[index], train_columns));
+      table.rows.push_back(summary_row(*run, metrics, timing, axes, metric_names, labels[index], train_columns));
     } catch (const nlohmann::json::exception&) {
       detail::fail((run->context.dir / "metrics.json").string(), ": not a davi inverse_problem metrics file ",
                    "(a field is missing or of the wrong type); rerun the run or remove the file");

@@ -35,11 +35,25 @@ assert all(abs(a - b) >= 0.05 - 1e-12 for i, a in enumerate(spread) for b in spr
 assert plot_summary.spread_apart([], 0.05) == []
 # A curve panel's range leaves out the untrained generator's first point and far references, keeps near ones.
 curve = [("c", ["step", "ema_psnr"], [{"step": "0", "ema_psnr": "7"}, {"step": "10", "ema_psnr": "21"},
-                                      {"step": "20", "ema_psnr": "23"}])]
+                                      {"step": "20", "ema_psnr": "23"}], 0)]
 near, far = plot_summary.Reference("near", {"psnr": "24.5"}, 500), plot_summary.Reference("far", {"psnr": "6"}, 500)
 low, high = plot_summary.value_range(curve, "psnr", [near, far])
 assert 20 < low < 21 and 24.5 < high < 25, (low, high)
 assert plot_summary.value_range(curve, "ssim", []) is None
+
+# Seeds: the runs of a configuration are one point, their mean, with the sample sd over seeds as its spread;
+# a configuration of one seed keeps its own interval.
+columns = ["run_id", "seed", "method", "seconds_per_image", "psnr", "psnr_low", "psnr_high", "method.bridge"]
+seeded = [dict(zip(columns, [f"r{i}", str(i), "davi", "0.01", str(20 + 2 * i), "19", "21", "0.1"])) for i in range(3)]
+seeded.append(dict(zip(columns, ["s0", "0", "supervised", "0.02", "25", "24", "26.5", "0.1"])))
+groups = plot_summary.seed_groups(seeded, columns)
+assert [len(g) for g in groups] == [3, 1], groups
+mean = plot_summary.over_seeds(groups[0])
+assert float(mean["psnr"]) == 22.0 and float(mean["psnr_sd"]) == 2.0 and mean["psnr_low"] == "", mean
+assert mean["seed"] == "3 seeds" and mean["method.bridge"] == "0.1", mean  # swept values stay as written
+assert plot_summary.over_seeds(groups[1]) is groups[1][0]
+assert plot_summary.error_bars([mean, groups[1][0]], "psnr") == [[2.0, 1.0], [2.0, 1.5]]
+assert plot_summary.seed_groups(seeded, [c for c in columns if c != "seed"]) == [[r] for r in seeded]
 
 with tempfile.TemporaryDirectory() as folder:
     path = os.path.join(folder, "summary.csv")
@@ -146,3 +160,21 @@ with tempfile.TemporaryDirectory() as folder:
     for name in ("summary_pareto.png", "summary_curves.png", os.path.join("t0", "curve.png")):
         assert os.path.getsize(os.path.join(own, name)) > 1000, name
 print("plot_summary: ok")
+
+# A seeded experiment draws end to end: one Pareto point per configuration, the seeds' curves in one colour.
+with tempfile.TemporaryDirectory() as folder:
+    columns = ["run_id", "seed", "method", "seconds_per_image", "psnr", F, "psnr_low", "psnr_high", F + "_low", F + "_high"]
+    with open(os.path.join(folder, "summary.csv"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for seed in range(3):
+            writer.writerow([f"d{seed}", seed, "davi", 0.002, 22 + seed / 10, 20 - seed, 21.5, 22.5, 15, 25])
+            writer.writerow([f"s{seed}", seed, "supervised", 0.003, 24 + seed / 10, 30 - seed, 23.5, 24.5, 25, 35])
+    for seed in range(3):
+        write_run(folder, f"d{seed}", 500, curve_images=200)
+        with open(os.path.join(folder, f"d{seed}", "curve.csv"), "w") as f:
+            f.write(f"step,seconds,ema_psnr,ema_{F},measure_seconds\n0,0,7,1300,1\n10,5,{21 + seed / 10},40,1\n20,9,22,30,1\n")
+    assert plot_summary.main(os.path.join(folder, "summary.csv")) == 0
+    for name in ("summary.png", "summary_pareto.png", "summary_curves.png", os.path.join("d1", "curve.png")):
+        assert os.path.getsize(os.path.join(folder, name)) > 1000, name
+print("plot_summary: seeds ok")

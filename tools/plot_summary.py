@@ -72,17 +72,64 @@ def is_interval(column):
 
 
 def error_bars(rows, column):
-    """(below, above) distances to a metric's interval ends (NaN where a run has none), or None."""
-    if not rows or column + "_low" not in rows[0]:
+    """(below, above) distances to a metric's spread: the sd over seeds of a row that stands for several
+    (over_seeds), else its interval's ends; NaN where a row has neither; None when no row has either."""
+    if not rows or not any(column + "_low" in r or column + "_sd" in r for r in rows):
         return None
-    values, low, high = numbers(rows, column), numbers(rows, column + "_low"), numbers(rows, column + "_high")
-    return [[max(v - l, 0) if v == v and l == l else float("nan") for v, l in zip(values, low)],
-            [max(h - v, 0) if v == v and h == h else float("nan") for v, h in zip(values, high)]]
+    below, above = [], []
+    for row in rows:
+        value, sd = number(row.get(column)), number(row.get(column + "_sd"))
+        low, high = number(row.get(column + "_low")), number(row.get(column + "_high"))
+        if sd == sd:
+            below.append(sd), above.append(sd)
+        else:
+            below.append(max(value - low, 0) if value == value and low == low else float("nan"))
+            above.append(max(high - value, 0) if value == value and high == high else float("nan"))
+    return [below, above]
+
+
+def seed_groups(rows, columns):
+    """The rows grouped by configuration (every swept value but the seed, and the method), in the order
+    they first appear; each row a group of its own when the experiment does not sweep `seed`."""
+    if "seed" not in columns:
+        return [[row] for row in rows]
+    keys = [c for c in sweep_axes(columns) if c != "seed"] + ["method"]
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row.get(k, "") for k in keys), []).append(row)
+    return list(groups.values())
+
+
+def over_seeds(group):
+    """One row for the runs of a configuration: each number the mean over its seeds, <column>_sd the
+    sample standard deviation where two or more seeds have it, `seed` saying how many; the per-run
+    intervals are left out (the spread over seeds stands for them). A single run is returned as it is."""
+    if len(group) == 1:
+        return group[0]
+    row = dict(group[0], seed=f"{len(group)} seeds")
+    swept = set(sweep_axes(list(row)))
+    for column in list(row):
+        if column in swept or column in ("run_id", "method"):
+            continue  # the configuration's own values: the same for every seed
+        if is_interval(column):
+            row[column] = ""
+            continue
+        values = [v for v in (number(r.get(column)) for r in group) if v == v]
+        row[column] = repr(sum(values) / len(values)) if values else ""
+        if len(values) > 1:
+            mean = sum(values) / len(values)
+            row[column + "_sd"] = repr(math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)))
+    return row
+
+
+def sweep_axes(columns):
+    """The swept columns of a summary: neither fixed, nor an interval end, nor a train-split metric."""
+    return [c for c in columns if c not in FIXED and not is_interval(c) and not c.startswith("train_")]
 
 
 def run_labels(rows, columns, with_id=True):
     """A label per run from the swept columns (or the method and, with_id, the run id when nothing is swept)."""
-    axes = [c for c in columns if c not in FIXED and not is_interval(c) and not c.startswith("train_")]
+    axes = sweep_axes(columns)
     labels = []
     for row in rows:
         parts = [stacked(row[a]) for a in axes if row[a]]
@@ -193,7 +240,9 @@ def read_compared(paths):
             reader = csv.DictReader(f)
             columns, rows = reader.fieldnames or [], list(reader)
         folder = os.path.dirname(path)
-        # Labelled by method and swept values, not run id: the same method at two image counts is one line.
+        # Labelled by method and swept values, not run id: the same method at two image counts is one line;
+        # the seeds of a configuration are one reference, their mean with their spread.
+        rows = [over_seeds(group) for group in seed_groups(rows, columns)]
         for row, label in zip(rows, run_labels(rows, columns, with_id=False)):
             references.append(Reference(label.replace("\n", " "), row, images_of(folder, row["run_id"]),
                                         os.path.basename(folder)))
@@ -322,7 +371,7 @@ def read_curve(path):
 
 def curve_values(curves, metric):
     """Every value of `metric` in the curves (plain, EMA and online columns)."""
-    return [v for _, columns, rows in curves for prefix in ("", "ema_", "online_") if prefix + metric in columns
+    return [v for _, columns, rows, _ in curves for prefix in ("", "ema_", "online_") if prefix + metric in columns
             for v in numbers(rows, prefix + metric)]
 
 
@@ -330,7 +379,7 @@ def value_range(curves, metric, references):
     """The y range of a curve panel: the curves after their first point (the untrained generator, whose
     Frechet distance is ~100 times the trained one's, would flatten the rest) and the references that lie
     within that range's own width of it. None when there is nothing to draw."""
-    trained = [v for _, columns, rows in curves for prefix in ("", "ema_", "online_") if prefix + metric in columns
+    trained = [v for _, columns, rows, _ in curves for prefix in ("", "ema_", "online_") if prefix + metric in columns
                for step, v in zip(numbers(rows, "step"), numbers(rows, prefix + metric)) if step > 0 and v == v]
     if not trained:
         trained = [v for v in curve_values(curves, metric) if v == v]
@@ -364,11 +413,11 @@ def spread_apart(positions, gap):
 
 
 def draw_curves(curves, references, title, out, images):
-    """curves: (label, columns, rows) of curve.csv files measured on `images` validation images (None: several
-    or unknown); references: drawn flat, with their interval as a band, where comparable (see comparable).
+    """curves: (label, columns, rows, colour index) of curve.csv files measured on `images` validation images
+    (None: several or unknown; the seeds of one configuration share a colour); references: drawn flat, with their interval as a band, where comparable (see comparable).
     Each reference line carries a number at the panel's right edge; the key below the panels names it."""
     metrics = [(m, axis, short) for m, axis, short in CURVE_METRICS
-               if any(c in (m, "ema_" + m, "online_" + m) for _, columns, _ in curves for c in columns)]
+               if any(c in (m, "ema_" + m, "online_" + m) for _, columns, _, _ in curves for c in columns)]
     if not metrics:
         return
     fig, axes = plt.subplots(len(metrics), 2, figsize=(11, 3.6 * len(metrics)), squeeze=False)
@@ -378,14 +427,14 @@ def draw_curves(curves, references, title, out, images):
         limits = value_range(curves, metric, lines)
         for col, (x_column, x_label) in enumerate([("step", "training steps"), ("seconds", "training seconds")]):
             ax = axes[row][col]
-            for i, (label, columns, rows) in enumerate(curves):
+            for label, columns, rows, colour in curves:
                 for prefix, style in (("", "-"), ("ema_", "-"), ("online_", ":")):
                     if prefix + metric in columns:
                         name = f"{label} ({prefix[:-1]})" if prefix else label
                         if len(curves) == 1:  # the title names the run: the key says only which weights
                             name = prefix[:-1] or label
-                        ax.plot(numbers(rows, x_column), numbers(rows, prefix + metric), style, color=f"C{i % 10}",
-                                marker=".", label=name)
+                        ax.plot(numbers(rows, x_column), numbers(rows, prefix + metric), style,
+                                color=f"C{colour % 10}", marker=".", label=name)
             if limits:
                 ax.set_ylim(*limits)
                 clipped_start |= any(not limits[0] <= v <= limits[1] for v in curve_values(curves, metric) if v == v)
@@ -430,31 +479,28 @@ def draw_curves(curves, references, title, out, images):
     save(fig, out)
 
 
-def plot_curves(rows, labels, row_images, folder, experiment, references):
-    """summary_curves.png and each curve's curve.png. The flat lines are this experiment's runs without a
-    curve and the compared runs, measured on the evaluation's (test) images, the curves on validation images;
-    a Frechet line is drawn only where it counts as many images as the curve."""
-    curves, own_lines = [], []
-    for row, label, run_images in zip(rows, labels, row_images):
+def plot_curves(rows, labels, colours, own_lines, folder, experiment, references):
+    """summary_curves.png and each curve's curve.png. The flat lines are `own_lines` (this experiment's
+    configurations without a curve) and the compared runs, measured on the evaluation's (test) images, the
+    curves on validation images; a Frechet line is drawn only where it counts as many images as the curve."""
+    curves = []
+    for row, label, colour in zip(rows, labels, colours):
         path = os.path.join(folder, row["run_id"], "curve.csv")
-        name = label.replace("\n", " ")
         if os.path.exists(path):
             columns, curve_rows = read_curve(path)
-            curves.append((name, columns, curve_rows, os.path.dirname(path)))
-        else:
-            own_lines.append(Reference(name, row, run_images))
+            curves.append((label.replace("\n", " "), columns, curve_rows, colour, os.path.dirname(path)))
     if not curves:
         return
     flat = own_lines + list(references)
     note = "curves: first validation images; dashed lines: test images, Frechet only at the curve's count"
     counts = []
-    for name, columns, curve_rows, run_folder in curves:
+    for name, columns, curve_rows, colour, run_folder in curves:
         images = curve_images_of(run_folder)
         counts.append(images)
         counted = f" on {images} images" if images else ""
-        draw_curves([(name, columns, curve_rows)], flat, f"{experiment}: {name}{counted}\n({note})",
+        draw_curves([(name, columns, curve_rows, colour)], flat, f"{experiment}: {name}{counted}\n({note})",
                     os.path.join(run_folder, "curve.png"), images)
-    draw_curves([c[:3] for c in curves], flat, f"{experiment}: learning curves\n({note})",
+    draw_curves([c[:4] for c in curves], flat, f"{experiment}: learning curves\n({note})",
                 os.path.join(folder, "summary_curves.png"), the_one(counts))
 
 
@@ -499,10 +545,18 @@ def main(path, compared=()):
     folder = os.path.dirname(path)
     row_images = [images_of(folder, row["run_id"]) for row in rows]
     images = the_one(row_images)
-    own_labels = {label.replace("\n", " ") for label in run_labels(rows, columns, with_id=False)}
-    plot_pareto(rows, labels, experiment, os.path.join(folder, "summary_pareto.png"),
+    points = [over_seeds(group) for group in seed_groups(rows, columns)]  # one per configuration
+    own_labels = {label.replace("\n", " ") for label in run_labels(points, columns, with_id=False)}
+    plot_pareto(points, run_labels(points, columns), experiment, os.path.join(folder, "summary_pareto.png"),
                 distinct_references(references, own_labels, images), images)
-    plot_curves(rows, labels, row_images, folder, experiment, references)
+    # The curves: a colour per configuration; its seeds' runs without a curve are one flat line, their mean.
+    groups = seed_groups(rows, columns)
+    colours = [next(k for k, group in enumerate(groups) if any(r is row for r in group)) for row in rows]
+    flat = [over_seeds(g) for g in groups
+            if not any(os.path.exists(os.path.join(folder, r["run_id"], "curve.csv")) for r in g)]
+    own_lines = [Reference(label.replace("\n", " "), row, images_of(folder, row["run_id"]))
+                 for row, label in zip(flat, run_labels(flat, columns))]
+    plot_curves(rows, labels, colours, own_lines, folder, experiment, references)
     return 0
 
 

@@ -427,7 +427,9 @@ TEST(Plan, ShippedExperimentFilesAreValid) {
     runs[std::string("tune_baselines_") + task] = 29;
     runs[std::string("reproduction_") + task + "_baselines"] = 7;
     runs[std::string("reproduction_") + task + "_dps"] = 5;  // DPS and the four other diffusion baselines at 200 images
+    runs[std::string("reproduction_") + task + "_trained"] = 6;  // DAVI and the supervised network, 3 seeds each
   }
+  runs["ablation_long_deblur"] = runs["ablation_long_inpaint"] = 9;  // KL+PPB, IKL+none, KL+none x 3 seeds
   std::size_t files = 0;
   for (const auto& entry : fs::directory_iterator("experiments")) {
     if (entry.path().extension() != ".json") continue;

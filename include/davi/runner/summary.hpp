@@ -19,9 +19,8 @@
 
 namespace davi::runner {
 
-/// A policy's options as label parts "key=value", in key order: with `nested`, the options of nameless groups
-/// under dotted keys ("ema.beta=0.999") and a nested policy as one part ("bridge=ppb(h=0.01)"); without, the
-/// top-level values of one value only. `top_level` marks the parts a short label shows.
+/// One option of a policy as a label shows it, "key=text"; `top_level` marks the parts a short label shows
+/// (top-level values of one value).
 struct LabelPart {
   std::string key, text;
   bool top_level;
@@ -29,6 +28,9 @@ struct LabelPart {
 
 inline std::string value_label(const nlohmann::json& value, bool nested = false);
 
+/// A policy's options as label parts, in key order: with `nested`, also the options of nameless groups under
+/// dotted keys ("ema.beta=0.999") and a nested policy as one part ("bridge=ppb(h=0.01)"); without, the
+/// top-level values of one value only.
 inline std::vector<LabelPart> label_parts(const nlohmann::json& policy, bool nested) {
   std::vector<LabelPart> parts;
   const auto add = [&](const auto& self, const std::string& prefix, const nlohmann::json& object) -> void {

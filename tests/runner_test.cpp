@@ -1101,6 +1101,13 @@ TEST(DaviRun, BadFilesExitTwoWithOneLineAndWriteNothing) {
   EXPECT_EQ(run_davi({(f.dir / "pipe.json").string()}).code, 2);
 }
 
+/// davi_run --summary on `file` stops with exit code 1 and one line naming `damaged` and `why`.
+void expect_summary_refused(const fs::path& file, const fs::path& damaged, const std::string& why) {
+  const auto summary = run_davi({"--summary", file.string()});
+  EXPECT_EQ(summary.code, 1);
+  EXPECT_NE(summary.text.find(damaged.string() + ": " + why), std::string::npos) << summary.text;
+}
+
 TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputesNothing) {
   Fixture f("runner_migrate");
   f.experiment["device"] = "auto";
@@ -1157,12 +1164,7 @@ TEST(DaviRun, MigrateIdsMovesResultsMadeBeforeTheDeviceEnteredTheIdAndRecomputes
   metrics.erase("nfe");
   metrics["run_id"] = plan.runs[1].context.run_id;
   std::ofstream(plan.runs[1].context.dir / "metrics.json") << metrics.dump(2);
-  const auto summary = run_davi({"--summary", file.string()});
-  EXPECT_EQ(summary.code, 1);
-  EXPECT_NE(summary.text.find((plan.runs[1].context.dir / "metrics.json").string() +
-                              ": not a davi inverse_problem metrics file"),
-            std::string::npos)
-      << summary.text;
+  expect_summary_refused(file, plan.runs[1].context.dir / "metrics.json", "not a davi inverse_problem metrics file");
 }
 
 /// Every file under `dir` with its content, for checking that a command changed nothing there.
@@ -1218,12 +1220,7 @@ TEST(DaviRun, TimeTimesEachFinishedRunAloneUntrainedAndChangesNothingElseOfIt) {
   // A timing.json of another run (copied by hand) stops the summary with one line naming it.
   fs::copy_file(plan.runs[0].context.dir / "timing.json", plan.runs[1].context.dir / "timing.json",
                 fs::copy_options::overwrite_existing);
-  const auto summary = run_davi({"--summary", file.string()});
-  EXPECT_EQ(summary.code, 1);
-  EXPECT_NE(summary.text.find((plan.runs[1].context.dir / "timing.json").string() +
-                              ": not this run's davi timing file"),
-            std::string::npos)
-      << summary.text;
+  expect_summary_refused(file, plan.runs[1].context.dir / "timing.json", "not this run's davi timing file");
 }
 
 TEST(ImageFolderData, TrainsAPriorAndAClassifierThenRunsDaviAndBaselinesOn32x32Rgb) {

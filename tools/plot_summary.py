@@ -115,9 +115,9 @@ def over_seeds(group):
             row[column] = ""
             continue
         values = [v for v in (number(r.get(column)) for r in group) if v == v]
-        row[column] = repr(sum(values) / len(values)) if values else ""
+        mean = sum(values) / len(values) if values else float("nan")
+        row[column] = repr(mean) if values else ""
         if len(values) > 1:
-            mean = sum(values) / len(values)
             row[column + "_sd"] = repr(math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)))
     return row
 

@@ -200,7 +200,7 @@ void time_method(Method& method, const EvaluationSet& evaluated, const Evaluatio
   }
   auto kept = batch_seconds.size() > 1 ? std::vector<double>(batch_seconds.begin() + 1, batch_seconds.end()) : batch_seconds;
   std::sort(kept.begin(), kept.end());
-  const double median = kept.size() % 2 ? kept[kept.size() / 2] : (kept[kept.size() / 2 - 1] + kept[kept.size() / 2]) / 2;
+  const double median = metrics::sorted_quantile(kept, 0.5);
   const auto batches = static_cast<double>(batch_seconds.size());
   const nlohmann::json timing = {
       {"run_id", ctx.run_id},

@@ -3,7 +3,8 @@
 // (benchmarks/bench_paths.hpp). Weights are random: the cost does not depend on them.
 // FLOPs: a training step runs the UNet forward 5 times (generator twice, fake score twice, teacher
 // once) and backward through two of them (fake score in the psi-step, generator in the phi-step), about
-// 9 forward-equivalents; inference is one forward.
+// 9 forward-equivalents; inference is one forward. The adversarial term (on by default) is left out, so
+// the numbers stay comparable with docs/performance.md; it adds a small PatchGAN's forward and backward.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -25,7 +26,7 @@ Deblur make_davi() {
   networks::UNet prior_net(networks::UNetOptions{});
   prior::ScorePrior p(prior_net, schedules::SqrtLinear());
   return Deblur::from_prior(p, operators::GaussianBlur({.kernel_size = 11, .sigma = 1.5}, {1, 28, 28}),
-                            operators::GaussianNoise({.sigma_y = 0.05}), {}, {.t_max = 400}, {.h = 0.1}, 0);
+                            operators::GaussianNoise({.sigma_y = 0.05}), {.adversarial = false}, {.t_max = 400}, {.h = 0.1}, 0);
 }
 
 void BM_DaviTrainStep(benchmark::State& state) {

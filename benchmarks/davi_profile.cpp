@@ -1,6 +1,7 @@
 // Where the time of one training step goes: runs a few steps under LibTorch's profiler and prints the
 // self time of every operator, grouped by kind (convolution forward/backward, GroupNorm, SiLU,
-// attention, casts, optimiser, EMA, ...). docs/performance.md quotes it.
+// attention, casts, optimiser, EMA, ...). docs/performance.md quotes it. The step leaves out the
+// adversarial term, as bm_davi.
 //   davi_profile [davi_step|dsm_step|unet_forward] [batch] [path] [steps]
 //   path: 0 fp32/nchw, 1 bf16/channels_last, 2 fp32/channels_last, 3 bf16/nchw (benchmarks/bench_paths.hpp)
 #include <torch/csrc/autograd/profiler_legacy.h>
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
   if (what == "davi_step") {
     davi = std::make_unique<Deblur>(Deblur::from_prior(
         p, operators::GaussianBlur({.kernel_size = 11, .sigma = 1.5}, {1, 28, 28}),
-        operators::GaussianNoise({.sigma_y = 0.05}), {}, {.t_max = 400}, {.h = 0.1}, 0));
+        operators::GaussianNoise({.sigma_y = 0.05}), {.adversarial = false}, {.t_max = 400}, {.h = 0.1}, 0));
     step = [&] { davi->train_step(x0); };
   } else if (what == "dsm_step") {
     prior::PriorTrainingOptions o;

@@ -3,7 +3,8 @@
 // the cost does not depend on them). Not a Google Benchmark program, so that tools/cuda_smoke can run it
 // on a machine without that library:
 //   davi_throughput [DEVICE [PRECISION [MEMORY_FORMAT [BATCH...]]]]   e.g. davi_throughput cuda bf16 auto 32 64 256
-// Each timing ends by reading a value back, which waits for the device.
+// Each timing ends by reading a value back, which waits for the device. The step leaves out the
+// adversarial term, as bm_davi.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
     prior::ScorePrior p(prior_net, schedules::SqrtLinear());
     for (const auto batch : batches) {
       auto davi = Deblur::from_prior(p, operators::GaussianBlur({.kernel_size = 11, .sigma = 1.5}, {1, 28, 28}),
-                                     operators::GaussianNoise({.sigma_y = 0.05}), {}, {.t_max = 400}, {.h = 0.1},
+                                     operators::GaussianNoise({.sigma_y = 0.05}), {.adversarial = false}, {.t_max = 400}, {.h = 0.1},
                                      0, device);
       Rng rng(1, device);
       const auto x0 = rng.rand({batch, 1, 28, 28}) * 2 - 1;

@@ -69,7 +69,7 @@ using davi::testing::tiny_prior;
 
 SmallDeblur small_deblur(prior::ScorePrior& p, const c10::Device& device, StreamOn stream) {
   return SmallDeblur::from_prior(p, operators::GaussianBlur({.kernel_size = 9, .sigma = 1.5}, {1, 28, 28}),
-                                 operators::GaussianNoise({.sigma_y = 0.05}), {}, {.t_max = 400}, {.h = 0.1},
+                                 operators::GaussianNoise({.sigma_y = 0.05}), {.adversarial = false}, {.t_max = 400}, {.h = 0.1},
                                  /*seed=*/5, device, stream);
 }
 

@@ -64,6 +64,7 @@ networks::TimeMlp& pretrained_prior_network(const GaussianToy& toy) {
 /// The toy's optimisation: learning rates 1e-3, a fast EMA, and the given weights of the data terms.
 amortized::DaviOptions toy_options(double lambda_con, double lambda_reg) {
   amortized::DaviOptions options;
+  options.adversarial = false;  // the MLP generator has no last output layer for the adaptive weight
   options.lr = 1e-3;
   options.score_lr = 1e-3;
   options.lambda_con = lambda_con;
@@ -233,6 +234,7 @@ using SmallDavi = amortized::Davi<operators::BoxInpainting, objectives::Ikl, bri
 
 SmallDavi small_davi(const GaussianToy& toy, const prior::GaussianPrior& teacher) {
   amortized::DaviOptions options;
+  options.adversarial = false;  // as toy_options
   options.lr = 1e-3;
   options.score_lr = 1e-3;
   options.ema = {.beta = 0.9, .update_every = 1, .update_after_step = 1};
@@ -357,6 +359,7 @@ TEST(Davi, InpaintingRegressionWeighsObservedEntries) {
   const GaussianToy toy;
   const auto teacher = toy.prior();
   amortized::DaviOptions options;
+  options.adversarial = false;  // as toy_options
   options.regression = "inpainting";
   options.lambda_reg = 1.0;
   options.lambda_con = 0.0;
@@ -392,8 +395,8 @@ TEST(ReadmeExample, DaviFromTheCommittedPrior) {
   auto p = prior::load_prior(root / "results/priors/fashion_mnist/prior.pt");
   using Deblur = amortized::Davi<operators::GaussianBlur, objectives::Ikl, bridges::Ppb>;
   auto method = Deblur::from_prior(p, operators::GaussianBlur({.kernel_size = 11, .sigma = 1.5}, {1, 28, 28}),
-                                   operators::GaussianNoise({.sigma_y = 0.05}), /*options=*/{},
-                                   /*divergence=*/{.t_max = 400}, /*bridge=*/{.h = 0.1}, /*seed=*/0);
+                                   operators::GaussianNoise({.sigma_y = 0.05}), /*options=*/{},  // + the adversarial term
+                                   /*divergence=*/{.t_max = 400}, /*bridge=*/{.h = 0.01}, /*seed=*/0);
   const auto train = data::load_fashion_mnist("train").images;
   for (int step = 0; step < 2; ++step) method.train_step(train.narrow(0, 32 * (step % 1875), 32));
   Rng rng(1);

@@ -547,7 +547,8 @@ TEST(Plan, RunIdsHashTheResolvedConfig) {
   const auto plan = runner::plan_experiment(f.experiment, (f.dir / "exp.json").string());
   EXPECT_EQ(plan.experiment, "exp");
   EXPECT_EQ(plan.runs[0].context.dir, f.dir / "out" / base[0]);
-  EXPECT_EQ(plan.runs[0].context.resolved["method"]["bridge"]["h"], 0.1);
+  EXPECT_EQ(plan.runs[0].context.resolved["method"]["bridge"]["h"], 0.01);  // davi's defaults (docs/method.md)
+  EXPECT_EQ(plan.runs[0].context.resolved["method"]["adversarial"], true);
   EXPECT_EQ(plan.runs[0].context.resolved["method"]["divergence"]["weighting"], "one");
   EXPECT_EQ(plan.runs[0].status(), "new");
 }
@@ -1192,7 +1193,9 @@ TEST(DaviRun, TimeTimesEachFinishedRunAloneUntrainedAndChangesNothingElseOfIt) {
   plan = runner::plan_experiment(f.experiment, file.string());
   const auto out = run_davi({"--time", file.string()});
   ASSERT_EQ(out.code, 0) << out.text;
-  EXPECT_NE(out.text.find(plan.runs[2].context.run_id + " method=tikhonov (new, not timed)"), std::string::npos)
+  EXPECT_NE(out.text.find(plan.runs[2].context.run_id + " method=tikhonov -> " + plan.runs[2].context.dir.string() +
+                          " (new, not timed)"),
+            std::string::npos)
       << out.text;
   EXPECT_FALSE(fs::exists(plan.runs[2].context.dir));
   for (std::size_t i = 0; i < 2; ++i) {
@@ -1260,7 +1263,8 @@ TEST(ImageFolderData, TrainsAPriorAndAClassifierThenRunsDaviAndBaselinesOn32x32R
       {"data", {{"dataset", dataset}, {"validation_images", 4}}},
       {"task", {{"operator", "gaussian_blur"}, {"noise", {{"sigma_y", 0.05}}}}},
       {"method",
-       {{{"name", "davi"}, {"batch_size", 2}, {"training", {{"steps", 2}, {"log_every", 1}, {"checkpoint_every", 2}}}},
+       {{{"name", "davi"}, {"batch_size", 2}, {"training", {{"steps", 2}, {"log_every", 1}, {"checkpoint_every", 2}}},
+         {"discriminator", {{"image_channels", 3}, {"base_channels", 8}}}},  // the adversarial term is on by default
         {{"name", "dps"}, {"steps", 4}},
         "lift"}},
       {"evaluation",
@@ -1521,6 +1525,9 @@ void expect_the_same_numbers(const runner::Plan& plan, const fs::path& a, const 
 /// (its exit code checked); returns the two files, for a run of two.json by two processes to compare with.
 std::pair<fs::path, fs::path> run_one_process_and_prepare_two(const Fixture& f) {
   auto one = f.experiment, two = f.experiment;
+  // Each process normalises its own share of the discriminator's batch (BatchNorm, not the official
+  // SyncBatchNorm; docs/method.md), so with the adversarial term two processes are not one: it is off here.
+  for (auto* experiment : {&one, &two}) (*experiment)["method"][0]["adversarial"] = false;
   one["output"] = (f.dir / "one").string();
   two["output"] = (f.dir / "two").string();
   const auto one_file = f.write(one, "one.json"), two_file = f.write(two, "two.json");

@@ -90,11 +90,12 @@ void write_summary_and_figure(const Plan& plan) {
   make_figure(plan);
 }
 
-/// "[k/n] kind id key=value ... -> dir" and the run's status, the line each run starts with.
-static void print_run_line(const PlannedRun& run, std::size_t index, std::size_t count, const std::string& status,
-                           const std::string& label, const std::string& prefix) {
-  std::cout << prefix << "[" << index << "/" << count << "] " << run.kind << " " << run.context.run_id << label;
-  std::cout << " -> " << run.context.dir.string() << (status == "finished" ? " (finished, skipped)\n" : "\n")
+/// "[k/n] kind id key=value ... -> dir" and what happens to the run (`what`: "", " (finished, skipped)", ...),
+/// the line each run starts with.
+static void print_run_line(const PlannedRun& run, std::size_t index, std::size_t count, const std::string& label,
+                           const std::string& what, const std::string& prefix = "") {
+  std::cout << prefix << "[" << index << "/" << count << "] " << run.kind << " " << run.context.run_id << label
+            << " -> " << run.context.dir.string() << what << "\n"
             << std::flush;
 }
 
@@ -115,7 +116,7 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
       unfinished = 0;
     }
     if (statuses[i] == "finished") {
-      if (world->rank() == 0) print_run_line(run, i + 1, plan.runs.size(), statuses[i], labels[i], prefix);
+      if (world->rank() == 0) print_run_line(run, i + 1, plan.runs.size(), labels[i], " (finished, skipped)", prefix);
       continue;
     }
     RunContext context = run.context;
@@ -127,7 +128,7 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
       world->wait_for_all("run-" + std::to_string(i));
       continue;
     }
-    if (context.writes()) print_run_line(run, i + 1, plan.runs.size(), statuses[i], labels[i], prefix);
+    if (context.writes()) print_run_line(run, i + 1, plan.runs.size(), labels[i], "", prefix);
     begin_run(context);
     run.execute(context);
     if (mode == Distribute::data && !run.data_parallel) world->wait_for_all("run-" + std::to_string(i));
@@ -147,8 +148,7 @@ static int time_finished_runs(const Plan& plan) {
     const auto& run = plan.runs[i];
     if (run.kind != InverseProblem::name) continue;
     const auto status = run.status();
-    std::cout << "[" << i + 1 << "/" << plan.runs.size() << "] " << run.context.run_id << labels[i]
-              << (status == "finished" ? " -> timing\n" : " (" + status + ", not timed)\n") << std::flush;
+    print_run_line(run, i + 1, plan.runs.size(), labels[i], status == "finished" ? " (timing)" : " (" + status + ", not timed)");
     if (status != "finished") continue;
     RunContext context = run.context;
     context.time_only = true;

@@ -86,7 +86,7 @@ class Davi {
     ema_generator_->eval();
     if (options.adversarial) {
       DAVI_CHECK_OPTION(kHasLastLayer, "adversarial",
-                        "the generator network has no last_layer_weight() for the adaptive weight");
+                        "the generator network has no last_layer_weight() for the adaptive weight; set adversarial = false");
       adversarial_.emplace(options.discriminator, options.discriminator_lr, options.weight_decay, seed + 1, device);
     }
   }

@@ -10,7 +10,9 @@
 
 namespace davi::amortized {
 
-/// Options of the alternating optimisation; defaults are the official code's CLI defaults.
+/// Options of the alternating optimisation; defaults are the official code's CLI defaults, and the
+/// adversarial term is on, as the official code always trains with it (a generator network without a
+/// last output layer, such as the Gaussian toy's MLP, must turn it off).
 struct DaviOptions {
   double lr = 1e-4;             // phi (generator), AdamW
   double score_lr = 1e-4;       // psi (fake score), AdamW
@@ -18,10 +20,10 @@ struct DaviOptions {
   double lambda_con = 1.0;      // data fidelity (official weight_con)
   double lambda_reg = 0.1;      // ground-truth regression (official reg_coeff; 0 = unpaired)
   std::string regression = "full";  // "full" or "inpainting" (the official inpainting form)
-  EmaOptions ema;
-  bool adversarial = false;     // the official PatchGAN term with its adaptive weight
+  EmaOptions ema{};
+  bool adversarial = true;      // the official PatchGAN term with its adaptive weight
   double discriminator_lr = 1e-4;
-  networks::PatchDiscriminatorOptions discriminator;
+  networks::PatchDiscriminatorOptions discriminator{};
   template <class V>
   void visit(V&& v) {
     v("lr", lr, "AdamW learning rate of the generator phi", greater_than(0));

@@ -15,7 +15,7 @@ class None {
  public:
   static constexpr std::string_view name = "none";
   struct Options {
-    double h = 0.1;
+    double h = 0.01;  // as Ppb's default
     template <class V>
     void visit(V&& v) {
       v("h", h, "perturbation scale h of the generator input", at_least(0));

@@ -92,14 +92,19 @@ inline std::vector<std::string> axis_labels(const std::vector<nlohmann::json>& v
   return labels;
 }
 
-/// Each run's label per sweep axis (axis_labels over every planned run that has the axis).
-inline std::vector<std::map<std::string, std::string>> run_labels(const std::vector<PlannedRun>& runs) {
-  std::vector<std::map<std::string, std::string>> labels(runs.size());
+/// The sweep axes of a plan's runs (method included), in the order they first appear.
+inline std::vector<std::string> sweep_axes(const std::vector<PlannedRun>& runs) {
   std::vector<std::string> axes;
   for (const auto& run : runs)
     for (const auto& [key, value] : run.assignment.items())
       if (std::find(axes.begin(), axes.end(), key) == axes.end()) axes.push_back(key);
-  for (const auto& axis : axes) {
+  return axes;
+}
+
+/// Each run's label per sweep axis (axis_labels over every planned run that has the axis).
+inline std::vector<std::map<std::string, std::string>> run_labels(const std::vector<PlannedRun>& runs) {
+  std::vector<std::map<std::string, std::string>> labels(runs.size());
+  for (const auto& axis : sweep_axes(runs)) {
     std::vector<nlohmann::json> values;
     std::vector<std::size_t> owners;
     for (std::size_t i = 0; i < runs.size(); ++i)
@@ -190,10 +195,8 @@ inline nlohmann::json read_timing(const PlannedRun& run) {
 /// evaluated the train split too (`evaluation.train_images`), its metrics follow the others as train_<metric>.
 inline SummaryTable summary_table(const Plan& plan) {
   SummaryTable table;
-  std::vector<std::string> axes;
-  for (const auto& run : plan.runs)
-    for (const auto& [key, value] : run.assignment.items())
-      if (key != "method" && std::find(axes.begin(), axes.end(), key) == axes.end()) axes.push_back(key);
+  auto axes = sweep_axes(plan.runs);
+  std::erase(axes, "method");  // the method has a column of its own
   std::vector<std::string> metric_names;  // every name a registered metric reports, in registry order
   for_each_type<MetricTypes>([&]<class M>() { metric_names.insert(metric_names.end(), M::reports.begin(), M::reports.end()); });
   const auto labels = run_labels(plan.runs);  // the sweep values and the method say which run a row is

@@ -233,10 +233,7 @@ TEST(Ema, FollowsTheEmaPytorchSchedule) {
 using SmallDavi = amortized::Davi<operators::BoxInpainting, objectives::Ikl, bridges::Ppb, networks::TimeMlp>;
 
 SmallDavi small_davi(const GaussianToy& toy, const prior::GaussianPrior& teacher) {
-  amortized::DaviOptions options;
-  options.adversarial = false;  // as toy_options
-  options.lr = 1e-3;
-  options.score_lr = 1e-3;
+  auto options = toy_options(/*lambda_con=*/1.0, /*lambda_reg=*/0.1);  // DaviOptions' own weights
   options.ema = {.beta = 0.9, .update_every = 1, .update_after_step = 1};
   return SmallDavi(operators::BoxInpainting({.box_size = 1}, {1, 2, 2}), operators::GaussianNoise({.sigma_y = kSigmaY}),
                    [&](const at::Tensor& x, const at::Tensor& t) { return teacher.eps(x, t); }, teacher.schedule(),

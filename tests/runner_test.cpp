@@ -1226,6 +1226,52 @@ TEST(DaviRun, TimeTimesEachFinishedRunAloneUntrainedAndChangesNothingElseOfIt) {
   expect_summary_refused(file, plan.runs[1].context.dir / "timing.json", "not this run's davi timing file");
 }
 
+TEST(DaviRun, OnlyRunsTheNamedRunsAndTheSummaryStillCoversEveryFinishedOne) {
+  Fixture f("runner_only");
+  f.experiment["method"] = {"lift", "tikhonov", {{"name", "ddrm"}, {"steps", 3}}};
+  const auto file = f.write(f.experiment);
+  const auto plan = runner::plan_experiment(f.experiment, file.string());
+  ASSERT_EQ(plan.runs.size(), 3u);
+  const auto& lift = plan.runs[0].context.run_id;
+  const auto& tikhonov = plan.runs[1].context.run_id;
+  const auto& ddrm = plan.runs[2].context.run_id;
+
+  // Unknown ids, an empty list, and a selection with --summary stop before any work, exit 2, nothing written.
+  const auto unknown = run_davi({"--only", tikhonov + ",abc", file.string()});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_EQ(unknown.text, file.string() + ": --only: no run \"abc\" in this file; its runs: " + lift + ", " +
+                              tikhonov + ", " + ddrm + "\n");
+  EXPECT_EQ(run_davi({"--only", ",", file.string()}).code, 2);
+  EXPECT_EQ(run_davi({"--only", tikhonov, "--summary", file.string()}).code, 2);
+  EXPECT_EQ(run_davi({file.string(), "--only"}).code, 2);
+  EXPECT_FALSE(fs::exists(f.dir / "out"));
+
+  // The second and third runs, named in any order and wherever --only stands before the file.
+  const auto listed = run_davi({"--only", ddrm + "," + tikhonov, "--validate", file.string()});
+  EXPECT_EQ(listed.code, 0) << listed.text;
+  EXPECT_NE(listed.text.find("  " + lift + " new "), std::string::npos) << listed.text;
+  EXPECT_NE(listed.text.find("method=lift (not selected)"), std::string::npos) << listed.text;
+  EXPECT_EQ(listed.text.find("method=tikhonov (not selected)"), std::string::npos) << listed.text;
+  const auto ran = run_davi({"--only", ddrm + "," + tikhonov, file.string()});
+  ASSERT_EQ(ran.code, 0) << ran.text;
+  EXPECT_NE(ran.text.find(lift + " method=lift -> " + plan.runs[0].context.dir.string() + " (not selected)"),
+            std::string::npos)
+      << ran.text;
+  EXPECT_FALSE(fs::exists(plan.runs[0].context.dir));
+  EXPECT_TRUE(fs::exists(plan.runs[1].context.dir / "metrics.json"));
+  EXPECT_TRUE(fs::exists(plan.runs[2].context.dir / "metrics.json"));
+  EXPECT_NE(ran.text.find("(2 of 3 runs finished)"), std::string::npos) << ran.text;
+
+  // The rest later: the finished ones are skipped as usual, and the summary has all three.
+  const auto rest = run_davi({"--only", lift, file.string()});
+  ASSERT_EQ(rest.code, 0) << rest.text;
+  EXPECT_NE(rest.text.find(tikhonov + " method=tikhonov -> " + plan.runs[1].context.dir.string() +
+                           " (finished, skipped)"),
+            std::string::npos)
+      << rest.text;
+  EXPECT_NE(rest.text.find("(3 of 3 runs finished)"), std::string::npos) << rest.text;
+}
+
 TEST(ImageFolderData, TrainsAPriorAndAClassifierThenRunsDaviAndBaselinesOn32x32Rgb) {
   const auto dir = davi::testing::temp_dir("runner_image_folder");
   davi::testing::write_image_folder(dir / "images", 12, 32);  // 24 files in two class folders, PNG and JPEG
@@ -1524,12 +1570,7 @@ void expect_the_same_numbers(const runner::Plan& plan, const fs::path& a, const 
 /// The fixture's experiment as one.json and two.json (outputs one/ and two/), one.json run by one process
 /// (its exit code checked); returns the two files, for a run of two.json by two processes to compare with.
 std::pair<fs::path, fs::path> run_one_process_and_prepare_two(const Fixture& f) {
-  auto one = f.experiment, two = f.experiment;
-  // Each process normalises its own share of the discriminator's batch (BatchNorm, not the official
-  // SyncBatchNorm; docs/method.md), so with the adversarial term two processes are not one: it is off here.
-  for (auto* experiment : {&one, &two})
-    for (auto& method : (*experiment)["method"])
-      if (method.is_object() && method["name"] == "davi") method["adversarial"] = false;
+  auto one = f.experiment, two = f.experiment;  // DAVI with the adversarial term (the default): SyncBatchNorm
   one["output"] = (f.dir / "one").string();
   two["output"] = (f.dir / "two").string();
   const auto one_file = f.write(one, "one.json"), two_file = f.write(two, "two.json");
@@ -1650,9 +1691,23 @@ TEST(Distributed, AKilledRankStopsTheJobWithOneLineAndARerunResumesToTheSameNumb
     EXPECT_PRED2(data_parallel_close, value.get<double>(), b["metrics"][name].get<double>()) << name;
   const auto log_a = csv_numbers(f.dir / "one" / id / "train_log.csv"), log_b = csv_numbers(state.parent_path() / "train_log.csv");
   ASSERT_EQ(log_a.size(), log_b.size());
-  for (std::size_t r = 0; r < log_a.size(); ++r)
-    for (std::size_t c = 1; c < log_a[r].size(); ++c)
-      EXPECT_PRED2(data_parallel_close, log_a[r][c], log_b[r][c]) << "row " << r << " column " << c;
+  std::string header;
+  std::getline(std::ifstream(f.dir / "one" / id / "train_log.csv") >> std::ws, header);
+  std::vector<std::string> columns;
+  std::stringstream names(header);
+  for (std::string name; std::getline(names, name, ',');) columns.push_back(name);
+  for (std::size_t r = 0; r < log_a.size(); ++r) {
+    for (std::size_t c = 1; c < log_a[r].size(); ++c) {
+      // The adversarial term's adaptive weight is a ratio of the last layer's gradient norms; the adversarial
+      // gradient sums terms of both signs, so another summation order moves it by up to ~2e-4 relative on
+      // some steps (measured: 1.5e-4 at step 18 of 20, with every other loss within 2e-6), and the total
+      // loss with it. Those two columns get 1e-3; a bug in the synchronised BatchNorm or the gradient
+      // averaging moves every column by far more from the first steps.
+      const bool ratio = columns.at(c) == "adversarial_weight" || columns.at(c) == "total";
+      const double a = log_a[r][c], b = log_b[r][c];
+      EXPECT_LE(std::abs(a - b), (ratio ? 1e-3 : 1e-4) * std::max(1.0, std::abs(a))) << "row " << r << " " << columns.at(c);
+    }
+  }
 }
 
 TEST(Distributed, ASignalToOneRankStopsEveryRankAtTheSameStepWithOneCheckpoint) {
@@ -1712,6 +1767,13 @@ TEST(Distributed, UnevenBatchesAreRefusedBeforeAnyWorkAndGlooLessBuildsSaySo) {
     EXPECT_DAVI_ERROR(distributed::connect({.rank = 0, .size = 2}, c10::kCPU), "this build of davi has none");
 }
 
+/// Restores the terminate handler on leaving: join() reports a lost peer through std::terminate, which is not
+/// the business of a test with one rank.
+struct KeepTerminateHandler {
+  std::terminate_handler before = std::get_terminate();
+  ~KeepTerminateHandler() { std::set_terminate(before); }
+};
+
 /// A job of ONE process that still joins a c10d process group on `device` (Gloo for the CPU, NCCL for CUDA;
 /// distributed::join, where connect() would give Solo) runs every collective through that backend: its
 /// sums and gathers return their input, and a data-parallel DAVI training and evaluation gives the numbers
@@ -1731,10 +1793,7 @@ void expect_a_one_rank_process_group_to_give_the_numbers_of_one_process(const st
   ASSERT_EQ(runner::execute(alone), 0);
 
   {
-    struct KeepTerminateHandler {  // join() reports a lost peer through std::terminate: not this test's business
-      std::terminate_handler before = std::get_terminate();
-      ~KeepTerminateHandler() { std::set_terminate(before); }
-    } keep;
+    const KeepTerminateHandler keep;
     const auto group = distributed::join({.rank = 0, .size = 1, .master_port = free_port()}, device);
     ASSERT_FALSE(group->is_solo());
     std::vector<at::Tensor> sums{at::arange(5, at::TensorOptions().dtype(at::kFloat).device(device))};
@@ -1754,6 +1813,47 @@ void expect_a_one_rank_process_group_to_give_the_numbers_of_one_process(const st
     else
       EXPECT_PRED2(data_parallel_close, a, b) << what;
   });
+}
+
+/// sync_batch_norm over `group` against BatchNorm2d's own training forward on the same rows (a group whose
+/// processes hold all the rows, so the two must agree): outputs, the gradients of the input, scale and shift
+/// under a weighted loss, and the running statistics after two steps.
+void expect_sync_batch_norm_to_match_batch_norm(distributed::Group& group) {
+  at::manual_seed(11);
+  torch::nn::BatchNorm2d reference(6), synced(6);
+  {
+    torch::NoGradGuard no_grad;
+    reference->weight.normal_(1.0, 0.3), reference->bias.normal_(0.0, 0.3);
+    synced->weight.copy_(reference->weight), synced->bias.copy_(reference->bias);
+  }
+  const auto loss_weights = at::randn({5, 6, 4, 3});
+  for (int step = 0; step < 2; ++step) {
+    const auto x = (at::randn({5, 6, 4, 3}) * 2 + 0.5).contiguous(at::MemoryFormat::ChannelsLast);
+    const auto xa = x.clone().requires_grad_(), xb = x.clone().requires_grad_();
+    const auto ya = reference->forward(xa), yb = distributed::sync_batch_norm(*synced, xb, group);
+    EXPECT_TRUE(at::allclose(ya, yb, 1e-5, 1e-5)) << (ya - yb).abs().max().item<double>();
+    EXPECT_EQ(yb.suggest_memory_format(), at::MemoryFormat::ChannelsLast);
+    (ya * loss_weights).sum().backward();
+    (yb * loss_weights).sum().backward();
+    EXPECT_TRUE(at::allclose(xa.grad(), xb.grad(), 1e-5, 1e-5)) << (xa.grad() - xb.grad()).abs().max().item<double>();
+    EXPECT_TRUE(at::allclose(reference->weight.grad(), synced->weight.grad(), 1e-5, 1e-4));
+    EXPECT_TRUE(at::allclose(reference->bias.grad(), synced->bias.grad(), 1e-5, 1e-4));
+  }
+  EXPECT_TRUE(at::allclose(reference->running_mean, synced->running_mean, 1e-6, 1e-6));
+  EXPECT_TRUE(at::allclose(reference->running_var, synced->running_var, 1e-6, 1e-5));  // unbiased, as BatchNorm
+  EXPECT_EQ(synced->num_batches_tracked.item<std::int64_t>(), 2);
+  // bf16 input: statistics in fp32, the output back in bf16.
+  const auto half = distributed::sync_batch_norm(*synced, at::randn({5, 6, 4, 3}).to(at::kBFloat16), group);
+  EXPECT_EQ(half.scalar_type(), at::kBFloat16);
+}
+
+TEST(Distributed, SyncBatchNormGivesBatchNormsOutputsGradientsAndRunningStatistics) {
+  expect_sync_batch_norm_to_match_batch_norm(*distributed::solo());  // the arithmetic, every build
+  if (!distributed::kHasGloo) GTEST_SKIP() << "this build has no Gloo (Debian's LibTorch with libgloo-dev has it)";
+  const KeepTerminateHandler keep;
+  const auto group = distributed::join({.rank = 0, .size = 1, .master_port = free_port()}, c10::kCPU);
+  ASSERT_FALSE(group->is_solo());
+  expect_sync_batch_norm_to_match_batch_norm(*group);  // and through Gloo's all-reduce, both ways
 }
 
 TEST(Distributed, AOneRankGlooGroupRunsItsCollectivesAndGivesTheNumbersOfOneProcess) {

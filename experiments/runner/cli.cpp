@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -99,9 +100,26 @@ static void print_run_line(const PlannedRun& run, std::size_t index, std::size_t
             << std::flush;
 }
 
-int execute(const Plan& plan) { return execute(plan, distributed::solo(), Distribute::runs); }
+void check_selection(const Plan& plan, const RunSelection& only) {
+  std::set<std::string> ids;
+  std::string listing;
+  for (const auto& run : plan.runs) {
+    if (ids.insert(run.context.run_id).second) listing += (listing.empty() ? "" : ", ") + run.context.run_id;
+  }
+  for (const auto& id : only)
+    DAVI_CHECK(ids.count(id), "--only: no run \"", echo(id, 40), "\" in this file; its runs: ", listing);
+}
 
-int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, Distribute mode) {
+static bool selected(const RunSelection& only, const PlannedRun& run) {
+  return only.empty() || only.count(run.context.run_id) > 0;
+}
+
+int execute(const Plan& plan, const RunSelection& only) {
+  return execute(plan, distributed::solo(), Distribute::runs, only);
+}
+
+int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, Distribute mode,
+            const RunSelection& only) {
   const int rank = world->rank(), size = world->size();
   const std::string prefix = world->alone() ? "" : "rank " + std::to_string(rank) + ": ";
   // Every process plans the same work from the same statuses, read once before any of it starts.
@@ -117,6 +135,10 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
     }
     if (statuses[i] == "finished") {
       if (world->rank() == 0) print_run_line(run, i + 1, plan.runs.size(), labels[i], " (finished, skipped)", prefix);
+      continue;
+    }
+    if (!selected(only, run)) {  // every process skips it alike, so the round robin stays in step
+      if (world->rank() == 0) print_run_line(run, i + 1, plan.runs.size(), labels[i], " (not selected)", prefix);
       continue;
     }
     RunContext context = run.context;
@@ -142,11 +164,11 @@ int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, 
 /// davi_run --time: each finished inverse_problem run's method timed alone, untrained, into its timing.json
 /// (InverseProblem: time_method); then the summary, whose seconds_per_image_alone column and Pareto figure use
 /// it. Unfinished runs are listed and left alone: what they would be drawn beside is not there yet.
-static int time_finished_runs(const Plan& plan) {
+static int time_finished_runs(const Plan& plan, const RunSelection& only) {
   const auto labels = assignment_labels(plan.runs);
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
     const auto& run = plan.runs[i];
-    if (run.kind != InverseProblem::name) continue;
+    if (run.kind != InverseProblem::name || !selected(only, run)) continue;
     const auto status = run.status();
     print_run_line(run, i + 1, plan.runs.size(), labels[i], status == "finished" ? " (timing)" : " (" + status + ", not timed)");
     if (status != "finished") continue;
@@ -258,11 +280,27 @@ static void print_auto_device(const Plan& plan) {
 
 int main(int argc, char** argv) {
   const std::string usage =
-      "usage: davi_run [--distribute runs|data] [--validate | --summary | --time | --migrate-ids] FILE.json | --list";
+      "usage: davi_run [--distribute runs|data] [--only ID[,ID...]] [--validate | --summary | --time | --migrate-ids] "
+      "FILE.json | --list";
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 1 && args[0] == "--list") {
     print_list(std::cout);
     return 0;
+  }
+  RunSelection only;  // --only a,b: taken out first, wherever it stands before the file
+  if (const auto at = std::find(args.begin(), args.end(), "--only"); at != args.end()) {
+    if (at + 1 == args.end() || at + 2 == args.end()) {
+      std::cerr << usage << "\n";
+      return 2;
+    }
+    std::istringstream ids(*(at + 1));
+    for (std::string id; std::getline(ids, id, ',');)
+      if (!id.empty()) only.insert(id);
+    args.erase(at, at + 2);
+    if (only.empty()) {
+      std::cerr << "davi_run: --only: expected run ids separated by commas (davi_run --validate FILE.json lists them)\n";
+      return 2;
+    }
   }
   std::string flag = args.size() >= 2 ? args[0] : "";
   Distribute mode = Distribute::runs;
@@ -273,7 +311,9 @@ int main(int argc, char** argv) {
   }
   const bool validate_only = flag == "--validate", summary_only = flag == "--summary", migrate = flag == "--migrate-ids",
              time_only = flag == "--time";
-  if (!(args.size() == 1 || (args.size() == 2 && (validate_only || summary_only || migrate || time_only)))) {
+  const bool selection_allowed = only.empty() || !(summary_only || migrate);  // those two cover the whole file
+  if (!selection_allowed ||
+      !(args.size() == 1 || (args.size() == 2 && (validate_only || summary_only || migrate || time_only)))) {
     std::cerr << usage << "\n";
     return 2;
   }
@@ -295,6 +335,7 @@ int main(int argc, char** argv) {
     local_process_index() = world.local_rank;  // "cuda": this rank's own GPU
     plan = plan_experiment(read_json_file(path), path, /*check_outputs=*/!migrate);
     if (mode == Distribute::data) check_data_parallel(plan, world);
+    check_selection(plan, only);
   } catch (const Error& e) {
     return report(e, 2);
   } catch (const std::exception& e) {  // anything else a check missed (LibTorch, the JSON library): still one line
@@ -307,7 +348,8 @@ int main(int argc, char** argv) {
       const auto labels = assignment_labels(plan.runs);
       for (std::size_t i = 0; i < plan.runs.size(); ++i) {
         const auto& run = plan.runs[i];
-        listing << "  " << run.context.run_id << " " << run.status() << " " << run.context.dir.string() << labels[i];
+        listing << "  " << run.context.run_id << " " << run.status() << " " << run.context.dir.string() << labels[i]
+                << (selected(only, run) ? "" : " (not selected)");
         print_saved_evaluation(listing, run);
         listing << "\n";
       }
@@ -335,7 +377,7 @@ int main(int argc, char** argv) {
     if (migrate || summary_only || time_only) {
       DAVI_CHECK(world.alone(), "--migrate-ids, --summary and --time run as one process (WORLD_SIZE is ", world.size,
                  ")");
-      if (time_only) return time_finished_runs(plan);
+      if (time_only) return time_finished_runs(plan, only);
       if (summary_only) {
         write_summary_and_figure(plan);
         return 0;
@@ -347,7 +389,7 @@ int main(int argc, char** argv) {
       return count.skipped > 0 ? 1 : 0;
     }
     group = distributed::connect(world, collective_device(plan), /*collectives=*/mode == Distribute::data);
-    return leave(execute(plan, group, mode));
+    return leave(execute(plan, group, mode, only));
   } catch (const Interrupted& e) {  // SIGINT or SIGTERM during training: its state was saved first
     return leave(report(e, 128 + e.signal), e.what());
   } catch (const Error& e) {

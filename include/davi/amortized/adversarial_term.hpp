@@ -41,13 +41,7 @@ class AdversarialTerm {
     const auto loss = 0.5 * (at::relu(1 - real).mean() + at::relu(1 + fake).mean());
     loss.backward();
     parallel_.average_gradients(discriminator_->parameters());
-    optimizer_->step();
-    // BatchNorm normalises with each process's rows (as PyTorch's DDP without SyncBatchNorm); its running
-    // statistics are averaged so that every process keeps the same discriminator.
-    std::vector<at::Tensor> statistics;
-    for (const auto& b : discriminator_->buffers())
-      if (b.is_floating_point()) statistics.push_back(b);  // not the step counters, equal everywhere
-    distributed::average_(parallel_.group(), statistics);
+    optimizer_->step();  // BatchNorm is synchronised (distribute): every process keeps the same statistics
     return loss.detach();
   }
 
@@ -70,9 +64,12 @@ class AdversarialTerm {
     return {adversarial, adaptive_adversarial_weight(grad_gt.norm(), grad_adv.norm())};
   }
 
-  /// Trains data-parallel in `group`: gradients, BatchNorm statistics and the adaptive weight's gradient
-  /// norms are averaged over the processes.
-  void distribute(std::shared_ptr<distributed::Group> group) { parallel_.join(std::move(group), {}); }
+  /// Trains data-parallel in `group`: gradients and the adaptive weight's gradient norms are averaged over
+  /// the processes, and BatchNorm normalises with the global batch's statistics (SyncBatchNorm).
+  void distribute(std::shared_ptr<distributed::Group> group) {
+    discriminator_->synchronise_batch_norm(group);
+    parallel_.join(std::move(group), {});
+  }
 
   void save(torch::serialize::OutputArchive& archive) {
     write_part(archive, "discriminator", *discriminator_);

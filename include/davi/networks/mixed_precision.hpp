@@ -118,17 +118,20 @@ inline at::Tensor bmm(const at::Tensor& a, const at::Tensor& b) {
   return at::bmm(a, b);
 }
 
-/// A Sequential's layers in order, each through the helper above that matches its type (activations and
-/// pooling keep their input's dtype and run as themselves).
+/// One layer of a Sequential through the helper above that matches its type (activations and pooling keep
+/// their input's dtype and run as themselves).
+inline at::Tensor layer(torch::nn::AnyModule& layer, const at::Tensor& x) {
+  auto* module = layer.ptr().get();
+  if (auto* conv = module->as<torch::nn::Conv2d>()) return conv2d(*conv, x);
+  if (auto* fc = module->as<torch::nn::Linear>()) return linear(*fc, x);
+  if (auto* bn = module->as<torch::nn::BatchNorm2d>()) return batch_norm(*bn, x);
+  if (auto* gn = module->as<torch::nn::GroupNorm>()) return group_norm(*gn, x);
+  return layer.forward(x);
+}
+
+/// A Sequential's layers in order, each through layer().
 inline at::Tensor sequential(torch::nn::SequentialImpl& layers, at::Tensor x) {
-  for (auto& layer : layers) {
-    auto* module = layer.ptr().get();
-    if (auto* conv = module->as<torch::nn::Conv2d>()) x = conv2d(*conv, x);
-    else if (auto* fc = module->as<torch::nn::Linear>()) x = linear(*fc, x);
-    else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) x = batch_norm(*bn, x);
-    else if (auto* gn = module->as<torch::nn::GroupNorm>()) x = group_norm(*gn, x);
-    else x = layer.forward(x);
-  }
+  for (auto& each : layers) x = layer(each, x);
   return x;
 }
 

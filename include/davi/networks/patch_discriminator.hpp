@@ -1,14 +1,18 @@
 #pragma once
 // The official DAVI code's pix2pixHD/PatchGAN discriminator (reference/davi-method.md 4.3):
 // kernel 4, padding 2, LeakyReLU 0.2; channels C -> b -> 2b -> 4b -> 8b -> 1 with strides 2, 2, 2, 1, 1;
-// BatchNorm on layers 2-4 (SyncBatchNorm in the official multi-GPU code). It is unconditional and
+// BatchNorm on layers 2-4 (synchronised over the processes when trained data-parallel, as the official
+// multi-GPU code's SyncBatchNorm). It is unconditional and
 // returns the patch logits together with the four intermediate activations used for feature matching.
 // Weights start from N(0, 0.02), BatchNorm scales from N(1, 0.02) and biases from 0.
 #include <torch/torch.h>
 
 #include "davi/core/options.hpp"
+#include "davi/distributed/sync_batch_norm.hpp"
 #include "davi/networks/mixed_precision.hpp"
 
+#include <memory>
+#include <utility>
 #include <vector>
 
 namespace davi::networks {
@@ -49,11 +53,21 @@ class PatchDiscriminatorImpl : public torch::nn::Module {
     PatchDiscriminatorOutput out;
     auto h = mixed::enter(x);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-      h = mixed::sequential(*layers_[i], h);
+      for (auto& layer : *layers_[i]) {
+        auto* norm = layer.ptr()->as<torch::nn::BatchNorm2d>();
+        h = norm && synchronised_ && is_training() ? distributed::sync_batch_norm(*norm, h, *synchronised_)
+                                                   : mixed::layer(layer, h);
+      }
       if (i + 1 < layers_.size()) out.features.push_back(mixed::leave(h));  // losses on them are fp32
     }
     out.logits = mixed::leave(h);
     return out;
+  }
+
+  /// In training, BatchNorm over the rows of every process of `group` from now on (a group of one process
+  /// changes nothing: its rows are the batch).
+  void synchronise_batch_norm(std::shared_ptr<distributed::Group> group) {
+    synchronised_ = group && group->size() > 1 ? std::move(group) : nullptr;
   }
 
   const PatchDiscriminatorOptions& options() const { return options_; }
@@ -74,6 +88,7 @@ class PatchDiscriminatorImpl : public torch::nn::Module {
 
   PatchDiscriminatorOptions options_;
   std::vector<torch::nn::Sequential> layers_;
+  std::shared_ptr<distributed::Group> synchronised_;  // null: each process's own rows
 };
 TORCH_MODULE(PatchDiscriminator);
 

@@ -5,6 +5,8 @@
 //   davi_run --summary FILE.json   run nothing: write the summary and figure of the runs finished so far
 //   davi_run --migrate-ids FILE.json  one-off: move results made before the device entered run ids
 //   davi_run --list                every kind, policy and method with its options and defaults
+//   davi_run --only ID[,ID...] [--validate | --time] FILE.json  only these runs (ids from --validate); the
+//                                  summary still covers every finished run of the file
 //   davi_run --distribute data --validate FILE.json  also checks that every batch splits over WORLD_SIZE
 // Under torchrun (RANK, WORLD_SIZE, ... set; docs/distributed.md), `davi_run [--distribute runs|data] FILE.json`
 // shares the work among the processes: each run to one process (runs, the default), or every run
@@ -13,6 +15,8 @@
 // Compiled into davi_runner (experiments/runner/cli.cpp); link davi_runner to use these.
 #include <memory>
 #include <ostream>
+#include <set>
+#include <string>
 
 #include "davi/distributed/group.hpp"
 
@@ -29,10 +33,18 @@ void print_list(std::ostream& out);
 /// that use it), or every run executed by all of them together, data-parallel.
 enum class Distribute { runs, data };
 
-/// Runs what is not finished in the plan, then writes the summary tables and figure; returns the exit code.
-int execute(const Plan& plan);
+/// Run ids chosen on the command line (--only); empty = every run of the plan.
+using RunSelection = std::set<std::string>;
+
+/// Refuses an id of `only` that names no run of `plan`, listing the plan's ids.
+void check_selection(const Plan& plan, const RunSelection& only);
+
+/// Runs what is not finished in the plan (of it, the runs in `only` when it is not empty), then writes the
+/// summary tables and figure over every finished run; returns the exit code.
+int execute(const Plan& plan, const RunSelection& only = {});
 /// The same, shared among the processes of `world` (rank 0 writes the summary once every process is done).
-int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, Distribute mode);
+int execute(const Plan& plan, const std::shared_ptr<distributed::Group>& world, Distribute mode,
+            const RunSelection& only = {});
 
 /// Refuses, before any work, a plan that cannot run data-parallel over the processes of `world`: a batch
 /// (training or evaluation, including an evaluation's last, partial batch) that does not split evenly; a

@@ -35,6 +35,27 @@ using namespace davi;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
+TEST(Environment, NamesTheCpuAndTheBf16KernelsItsFlagsSelect) {
+  // Excerpts of /proc/cpuinfo: only the first processor counts (the second would say otherwise).
+  const auto describe = [](const std::string& text) {
+    std::istringstream in(text);
+    return runner::cpu_description(in);
+  };
+  const auto sapphire = describe(
+      "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C\n"
+      "flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n\nprocessor\t: 1\nflags\t\t: fpu\n");
+  EXPECT_EQ(sapphire["model"], "Intel(R) Xeon(R) Platinum 8481C");
+  EXPECT_EQ(sapphire["bf16_kernels"], "amx");
+  const auto genoa = describe("model name\t: AMD EPYC\nflags\t\t: fpu avx512f avx512_bf16 avx512_vnni\n");
+  EXPECT_EQ(genoa["model"], "AMD EPYC");
+  EXPECT_EQ(genoa["bf16_kernels"], "avx512_bf16");
+  // A flag that merely starts like one of them is not it.
+  EXPECT_EQ(describe("model name : Old\nflags : fpu avx512f avx512_bf16x\n")["bf16_kernels"], "none");
+  const auto bare = describe("processor : 0\n");
+  EXPECT_EQ(bare["model"], "unknown");
+  EXPECT_EQ(bare["bf16_kernels"], "unknown");
+}
+
 TEST(Sweep, ExpandsTheCartesianProductLastAxisFastest) {
   const auto points = runner::expand_sweeps(json::parse(R"({
     "seed": 1,
@@ -857,6 +878,7 @@ TEST(DaviRun, KilledMidTrainingResumesToTheNumbersOfAnUninterruptedRun) {
   EXPECT_EQ(straight["interval_method"]["resamples"], 1000);
   EXPECT_EQ(straight["environment"]["precision"], "fp32");  // what "auto" means on a CPU
   EXPECT_EQ(straight["environment"]["memory_format"], "nchw");
+  EXPECT_EQ(straight["environment"]["cpu"], runner::cpu_description());  // this machine's, in every metrics.json
   EXPECT_EQ(read_json(lift_dir / "metrics.json")["metrics"]["diversity"], 0.0);
   for (const char* file : {"config.json", "metrics.json", "samples.png", "train_log.csv", "generator_ema.pt"})
     EXPECT_TRUE(fs::exists(davi_dir / file)) << file;
